@@ -1,0 +1,51 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two kinds of tests: `unit` needs nothing running; `integration` talks to the real Kafka,
+ * schema registry and Elasticsearch, which `test/infrastructure.setup.ts` starts (or finds
+ * running) before any of them runs. The infrastructure lifecycle test restarts the servers,
+ * so it runs alone, after everything else.
+ */
+const integrationTimeouts = { testTimeout: 120_000, hookTimeout: 180_000 };
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['*/test/**/*.test.ts', 'infra/connectors/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.integration.test.ts', '**/*.lifecycle.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['*/test/**/*.integration.test.ts', 'infra/connectors/test/**/*.integration.test.ts'],
+          globalSetup: ['test/infrastructure.setup.ts'],
+          sequence: { groupOrder: 1 },
+          ...integrationTimeouts,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          globalSetup: ['test/infrastructure.setup.ts'],
+          sequence: { groupOrder: 2 },
+          ...integrationTimeouts,
+        },
+      },
+      {
+        test: {
+          name: 'lifecycle',
+          include: ['*/test/**/*.lifecycle.test.ts'],
+          globalSetup: ['test/infrastructure.setup.ts'],
+          sequence: { groupOrder: 3 },
+          fileParallelism: false,
+          ...integrationTimeouts,
+        },
+      },
+    ],
+  },
+});
