@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isCustomerLevel, recordSchema, type Customer, type CustomerLevel } from '@ecosystem/avro';
+import Database from 'better-sqlite3';
+import { customersSourceJob } from './jobs.ts';
+
+export type CustomersDatabase = Database.Database;
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** `.local/customers.db` at the repository root unless CUSTOMERS_DB says otherwise. */
+export const defaultCustomersDbPath = path.join(repositoryRoot, '.local', 'customers.db');
+
+export function customersDbPath(environment: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(environment['CUSTOMERS_DB'] ?? defaultCustomersDbPath);
+}
+
+// NOT NULL on every column: Connect's JDBC source turns nullable columns into optional Avro
+// fields, and the value must stay the project's Customer record, whose fields are required.
+const createTable = `
+  CREATE TABLE IF NOT EXISTS customers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    address TEXT NOT NULL,
+    level TEXT NOT NULL DEFAULT 'bronze' CHECK (level IN ('platinum', 'gold', 'silver', 'bronze'))
+  )`;
+
+/** Opens (creating when missing) the customers database and its table. */
+export function openCustomersDb(file: string): CustomersDatabase {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  // WAL lets the source read while the CLI (or anyone) inserts; the timeout rides out short locks.
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(createTable);
+  return db;
+}
+
+export type NewCustomer = Omit<Customer, 'id' | 'level'> & { level?: CustomerLevel };
+
+export const seedCustomers: readonly Customer[] = [
+  { id: 1, firstName: 'Amara', lastName: 'Okafor', email: 'amara.okafor@example.com', address: '12 Harbour Road, Lagos', level: 'platinum' },
+  { id: 2, firstName: 'Lukas', lastName: 'Brenner', email: 'lukas.brenner@example.com', address: '4 Lindenstrasse, Leipzig', level: 'platinum' },
+  { id: 3, firstName: 'Mei', lastName: 'Tanaka', email: 'mei.tanaka@example.com', address: '2-7 Sakura Dori, Osaka', level: 'platinum' },
+  { id: 4, firstName: 'Diego', lastName: 'Salazar', email: 'diego.salazar@example.com', address: '88 Calle Luna, Valencia', level: 'bronze' },
+  { id: 5, firstName: 'Priya', lastName: 'Raman', email: 'priya.raman@example.com', address: '31 Lake View, Chennai', level: 'gold' },
+  { id: 6, firstName: 'Tom', lastName: 'Whitfield', email: 'tom.whitfield@example.com', address: '9 Mill Lane, York', level: 'silver' },
+  { id: 7, firstName: 'Ingrid', lastName: 'Solberg', email: 'ingrid.solberg@example.com', address: '15 Fjordveien, Bergen', level: 'gold' },
+  { id: 8, firstName: 'Kwame', lastName: 'Mensah', email: 'kwame.mensah@example.com', address: '5 Ring Road, Accra', level: 'silver' },
+  { id: 9, firstName: 'Sofia', lastName: 'Marchetti', email: 'sofia.marchetti@example.com', address: '23 Via Roma, Turin', level: 'bronze' },
+];
+
+/**
+ * Inserts the nine seed customers into an empty table and returns how many it inserted (9 or 0).
+ * Only an empty table is seeded: the source streams ids above its position, so rows slipped in
+ * below ids already streamed would never reach the topic.
+ */
+export function seedCustomerTable(db: CustomersDatabase): number {
+  const insert = db.prepare('INSERT INTO customers (id, first_name, last_name, email, address, level) VALUES (?, ?, ?, ?, ?, ?)');
+  return db.transaction(() => {
+    const { count } = db.prepare('SELECT COUNT(*) AS count FROM customers').get() as { count: number };
+    if (count > 0) return 0;
+    for (const customer of seedCustomers) {
+      insert.run(customer.id, customer.firstName, customer.lastName, customer.email, customer.address, customer.level);
+    }
+    return seedCustomers.length;
+  }).immediate();
+}
+
+/** Inserts a customer and returns the id the database gave it. */
+export function addCustomer(db: CustomersDatabase, customer: NewCustomer): number {
+  const result = db
+    .prepare('INSERT INTO customers (first_name, last_name, email, address, level) VALUES (?, ?, ?, ?, ?)')
+    .run(customer.firstName, customer.lastName, customer.email, customer.address, customer.level ?? 'bronze');
+  return Number(result.lastInsertRowid);
+}
+
+const { table, incrementingColumn, columns } = customersSourceJob;
+const customerType = recordSchema('Customer').type;
+const selectAfter = `SELECT ${Object.keys(columns).join(', ')} FROM ${table} WHERE ${incrementingColumn} > ? ORDER BY ${incrementingColumn} ASC LIMIT ?`;
+
+/** The incrementing-mode query: up to `limit` customers with an id above `afterId`, in id order. */
+export function customersAfter(db: CustomersDatabase, afterId: number, limit: number): Customer[] {
+  const rows = db.prepare(selectAfter).all(afterId, limit) as unknown[];
+  return rows.map(customerFromRow);
+}
+
+/**
+ * Decodes a row into a Customer at the edge: columns renamed to fields as the job says, then
+ * checked against the Customer schema, naming the fields at fault.
+ */
+export function customerFromRow(row: unknown): Customer {
+  if (typeof row !== 'object' || row === null) throw new Error(`a customers row must be an object, got ${String(row)}`);
+  const values = row as Record<string, unknown>;
+  const candidate: Record<string, unknown> = {};
+  for (const [column, field] of Object.entries(columns)) candidate[field] = values[column];
+  const invalid: string[] = [];
+  customerType.isValid(candidate, { errorHook: (fieldPath) => invalid.push(fieldPath.join('.')) });
+  if (typeof candidate['level'] === 'string' && !isCustomerLevel(candidate['level'])) invalid.push('level');
+  if (invalid.length > 0) {
+    const details = invalid.map((field) => `${field} = ${JSON.stringify(candidate[field])}`).join(', ');
+    throw new Error(`customers row ${JSON.stringify(values[incrementingColumn])} is not a valid Customer: ${details}`);
+  }
+  return candidate as unknown as Customer;
+}

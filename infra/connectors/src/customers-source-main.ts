@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { createSchemaRegistry } from '@ecosystem/avro';
+import { createHttpServer, createKafka, createLogger, env, infrastructureConfig, loadConfig, Router, runService } from '@ecosystem/platform';
+import { z } from 'zod';
+import { defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
+import { startCustomersSource, type CustomersSource } from './customers-source.ts';
+import { customersSourceJob } from './jobs.ts';
+
+const service = 'customers-source';
+
+const config = {
+  ...infrastructureConfig,
+  /** /health and /ready; 0 picks a free port. */
+  PORT: env.port(8106),
+  HOST: env.text('0.0.0.0'),
+  CUSTOMERS_DB: env.text(defaultCustomersDbPath),
+  /** Seed the nine customers into an empty table at start. */
+  SEED_CUSTOMERS: z.enum(['true', 'false']).default('true'),
+  POLL_INTERVAL_MS: env.positiveInt(customersSourceJob.pollIntervalMs),
+  BATCH_SIZE: env.positiveInt(500),
+};
+
+const logger = createLogger(service);
+await runService(service, logger, async () => {
+  const settings = loadConfig(config);
+  logger.level = settings.LOG_LEVEL;
+  const db = openCustomersDb(path.resolve(settings.CUSTOMERS_DB));
+  if (settings.SEED_CUSTOMERS === 'true') {
+    const seeded = seedCustomerTable(db);
+    if (seeded > 0) logger.info({ customers: seeded, db: db.name }, 'seeded the customers table');
+  }
+  const running: { source?: CustomersSource } = {};
+  // Health answers at once; readiness waits for the source to have resumed from its position.
+  const http = createHttpServer({
+    logger,
+    router: new Router(),
+    isReady: () => running.source?.isReady ?? false,
+    describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
+  });
+  const port = await http.listen(settings.PORT, settings.HOST);
+  running.source = await startCustomersSource({
+    kafka: createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger }),
+    registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
+    db,
+    logger,
+    prefix: settings.TOPIC_PREFIX,
+    pollIntervalMs: settings.POLL_INTERVAL_MS,
+    batchSize: settings.BATCH_SIZE,
+    // Connect fails a fenced task; a process manager restarts this one if it is still wanted.
+    onFenced: () => process.exit(1),
+  });
+  logger.info({ port, db: db.name, prefix: settings.TOPIC_PREFIX }, `${service} started`);
+  return async () => {
+    await running.source?.stop();
+    await http.close();
+    db.close();
+  };
+});

@@ -1,0 +1,47 @@
+import { createSchemaRegistry } from '@ecosystem/avro';
+import { createHttpServer, createKafka, createLogger, env, infrastructureConfig, loadConfig, Router, runService } from '@ecosystem/platform';
+import { createElasticsearchClient } from './elasticsearch.ts';
+import { startOrdersSink, type OrdersSink } from './orders-sink.ts';
+
+const service = 'orders-sink';
+
+const config = {
+  ...infrastructureConfig,
+  /** /health and /ready; 0 picks a free port. */
+  PORT: env.port(8107),
+  HOST: env.text('0.0.0.0'),
+  BULK_SIZE: env.positiveInt(500),
+  /** The longest wait between retries while Elasticsearch is away. */
+  RETRY_MAX_BACKOFF_MS: env.positiveInt(30_000),
+};
+
+const logger = createLogger(service);
+await runService(service, logger, async () => {
+  const settings = loadConfig(config);
+  logger.level = settings.LOG_LEVEL;
+  const elasticsearch = createElasticsearchClient(settings.ELASTICSEARCH_URL);
+  const running: { sink?: OrdersSink } = {};
+  // Health answers at once; readiness waits for the index and the consumer group.
+  const http = createHttpServer({
+    logger,
+    router: new Router(),
+    isReady: () => running.sink?.isReady ?? false,
+    describe: () => ({ service, documentsWritten: running.sink?.documentsWritten ?? 0, deadLetters: running.sink?.deadLetters ?? 0 }),
+  });
+  const port = await http.listen(settings.PORT, settings.HOST);
+  running.sink = await startOrdersSink({
+    kafka: createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger }),
+    registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
+    elasticsearch,
+    logger,
+    prefix: settings.TOPIC_PREFIX,
+    bulkSize: settings.BULK_SIZE,
+    retryBackoff: { maxMs: settings.RETRY_MAX_BACKOFF_MS },
+  });
+  logger.info({ port, elasticsearch: settings.ELASTICSEARCH_URL, prefix: settings.TOPIC_PREFIX }, `${service} started`);
+  return async () => {
+    await running.sink?.stop();
+    await http.close();
+    await elasticsearch.close();
+  };
+});

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addCustomer, customerFromRow, customersAfter, customersDbPath, defaultCustomersDbPath, openCustomersDb, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
+
+let directory: string;
+let file: string;
+let db: CustomersDatabase;
+
+beforeEach(async () => {
+  directory = await mkdtemp(path.join(os.tmpdir(), 'customers-db-'));
+  file = path.join(directory, 'nested', 'customers.db');
+  db = openCustomersDb(file);
+});
+
+afterEach(async () => {
+  db.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+const person = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', address: '1 Analytical Row' };
+
+describe('the customers database', () => {
+  it('is seeded with nine customers, ids 1-9, with their levels', () => {
+    expect(seedCustomerTable(db)).toBe(9);
+    const customers = customersAfter(db, 0, 100);
+    expect(customers.map((customer) => customer.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Object.fromEntries(customers.map((customer) => [customer.id, customer.level]))).toEqual({
+      1: 'platinum', 2: 'platinum', 3: 'platinum', 4: 'bronze', 5: 'gold', 6: 'silver', 7: 'gold', 8: 'silver', 9: 'bronze',
+    });
+    for (const customer of customers) expect(customer.email).toMatch(/^[a-z.]+@example\.com$/);
+  });
+
+  it('seeds idempotently, also when opened again from the file', () => {
+    seedCustomerTable(db);
+    expect(seedCustomerTable(db)).toBe(0);
+    db.close();
+    db = openCustomersDb(file);
+    expect(seedCustomerTable(db)).toBe(0);
+    expect(customersAfter(db, 0, 100)).toHaveLength(9);
+  });
+
+  it('gives an added customer the next id and the default level bronze', () => {
+    seedCustomerTable(db);
+    expect(addCustomer(db, person)).toBe(10);
+    expect(addCustomer(db, { ...person, level: 'gold' })).toBe(11);
+    expect(customersAfter(db, 9, 100)).toEqual([
+      { id: 10, ...person, level: 'bronze' },
+      { id: 11, ...person, level: 'gold' },
+    ]);
+  });
+
+  it('refuses an unknown level and a missing column', () => {
+    expect(() => db.prepare("INSERT INTO customers (first_name, last_name, email, address, level) VALUES ('a', 'b', 'c', 'd', 'wood')").run()).toThrow(/CHECK constraint/);
+    expect(() => db.prepare("INSERT INTO customers (first_name, last_name, email) VALUES ('a', 'b', 'c')").run()).toThrow(/NOT NULL/);
+  });
+
+  it('reads rows above an id in id order, at most `limit` at a time (incrementing mode)', () => {
+    seedCustomerTable(db);
+    expect(customersAfter(db, 3, 2).map((customer) => customer.id)).toEqual([4, 5]);
+    expect(customersAfter(db, 9, 10)).toEqual([]);
+  });
+
+  it('decodes rows into Customers, naming the columns at fault', () => {
+    const row = { id: 3, first_name: 'A', last_name: 'B', email: 'e', address: 'x', level: 'silver' };
+    expect(customerFromRow(row)).toEqual({ id: 3, firstName: 'A', lastName: 'B', email: 'e', address: 'x', level: 'silver' });
+    expect(() => customerFromRow({ ...row, level: 'wood' })).toThrow('customers row 3 is not a valid Customer: level = "wood"');
+    expect(() => customerFromRow({ ...row, first_name: null })).toThrow('firstName = null');
+    expect(() => customerFromRow({ ...row, id: 1.5 })).toThrow('id = 1.5');
+  });
+
+  it('lives in .local/customers.db at the repository root unless CUSTOMERS_DB says otherwise', () => {
+    expect(customersDbPath({})).toBe(defaultCustomersDbPath);
+    expect(path.relative(path.resolve(import.meta.dirname, '..', '..', '..'), defaultCustomersDbPath)).toBe(path.join('.local', 'customers.db'));
+    expect(customersDbPath({ CUSTOMERS_DB: '/tmp/elsewhere.db' })).toBe('/tmp/elsewhere.db');
+  });
+});

@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { longSerde, topicSerdes, unframe, type Customer } from '@ecosystem/avro';
+import { createProducer } from '@ecosystem/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCustomer, customersAfter, openCustomersDb, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
+import { encodePosition, positionKey, startCustomersSource, type CustomersSource } from '../src/customers-source.ts';
+import { customersSourceNames } from '../src/jobs.ts';
+import { brokers, cleanUp, consumeUntil, eventually, quietLogger, readToEnd, registryUrl, testKafka, testRegistry, uniquePrefix, type ConsumedRecord } from './support/servers.ts';
+
+const kafka = testKafka();
+const registry = testRegistry();
+const prefix = uniquePrefix('customers');
+const names = customersSourceNames(prefix);
+const serdes = topicSerdes(registry, { prefix }).customers;
+let directory: string;
+let dbFile: string;
+let db: CustomersDatabase;
+const sources: CustomersSource[] = [];
+const children: ChildProcess[] = [];
+
+function start(): Promise<CustomersSource> {
+  return startCustomersSource({ kafka, registry, db, logger: quietLogger, prefix, pollIntervalMs: 100 }).then((source) => {
+    sources.push(source);
+    return source;
+  });
+}
+
+const idsOf = (records: ConsumedRecord[]) => records.map(({ message }) => longSerde.deserialize(message.key!));
+const newCustomer = (n: number) => ({ firstName: `First${n}`, lastName: `Last${n}`, email: `c${n}@example.com`, address: `${n} Test Street` });
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(os.tmpdir(), 'customers-source-'));
+  dbFile = path.join(directory, 'customers.db');
+  db = openCustomersDb(dbFile);
+  seedCustomerTable(db);
+});
+
+afterAll(async () => {
+  await Promise.all(sources.map((source) => source.stop()));
+  for (const child of children) child.kill('SIGKILL');
+  db.close();
+  await rm(directory, { recursive: true, force: true });
+  await cleanUp(kafka, prefix);
+});
+
+describe('customers source (local JDBC source worker)', () => {
+  it('streams the nine seeded customers with 8-byte long keys and Avro Customer values', async () => {
+    const source = await start();
+    const records = await consumeUntil(kafka, names.topic, (seen) => seen.length >= 9);
+    expect(records).toHaveLength(9);
+    for (const { message } of records) expect(message.key).toHaveLength(8);
+    expect(idsOf(records).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+    const values = await Promise.all(records.map(({ message }) => serdes.value.deserialize(message.value!)));
+    expect(values.sort((a, b) => a.id - b.id)).toEqual(seedCustomers);
+    // The schema id on the wire resolves through the registry to Customer, under the topic's subject.
+    const { schemaId } = unframe(records[0]!.message.value!);
+    const schema = (await (await fetch(`${registryUrl}/schemas/ids/${schemaId}`)).json()) as { schema: string };
+    expect(JSON.parse(schema.schema)).toMatchObject({ type: 'record', name: 'Customer' });
+    const latest = (await (await fetch(`${registryUrl}/subjects/${names.subject}/versions/latest`)).json()) as { id: number };
+    expect(latest.id).toBe(schemaId);
+    expect(source.position).toBe(9);
+  });
+
+  it('streams a row inserted while running within seconds', async () => {
+    const inserted = Date.now();
+    const id = addCustomer(db, { ...newCustomer(1), level: 'gold' });
+    const records = await consumeUntil(kafka, names.topic, (seen) => idsOf(seen).includes(id), 10_000);
+    expect(Date.now() - inserted).toBeLessThan(5_000);
+    const record = records.find(({ message }) => longSerde.deserialize(message.key!) === id)!;
+    expect(await serdes.value.deserialize(record.message.value!)).toEqual<Customer>({ id, ...newCustomer(1), level: 'gold' });
+  });
+
+  it('resumes after a clean stop with no duplicate and no gap', async () => {
+    await Promise.all(sources.splice(0).map((source) => source.stop()));
+    const whileStopped = [addCustomer(db, newCustomer(2)), addCustomer(db, newCustomer(3))];
+    const source = await start();
+    await eventually(() => source.position === whileStopped[1], 'the restarted source to stream the rows added while it was stopped');
+    const ids = idsOf(await readToEnd(kafka, names.topic));
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: whileStopped[1]! }, (_, index) => index + 1));
+  });
+
+  it('lets a second worker fence the first, which stops instead of alternating with it', async () => {
+    const [first] = sources;
+    const second = await start();
+    await eventually(() => second.isReady, 'the second worker to resume');
+    const id = addCustomer(db, newCustomer(4));
+    await eventually(() => first!.fenced && second.position === id, 'the first worker to be fenced and the second to stream the new row');
+    expect(first!.isReady).toBe(false);
+    const ids = idsOf(await readToEnd(kafka, names.topic));
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: id }, (_, index) => index + 1));
+  });
+
+  it('resumes after a crash (kill -9 mid-stream) with no duplicate and no gap', async () => {
+    await Promise.all(sources.splice(0).map((source) => source.stop()));
+    const insert = db.transaction((count: number) => Array.from({ length: count }, (_, n) => addCustomer(db, newCustomer(100 + n))));
+    const added = insert(2_000);
+    const [firstNewId, lastId] = [added[0]!, added.at(-1)!];
+
+    // The worker as its own process, killed without any chance to finish its transaction.
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/customers-source-main.ts', import.meta.url))], {
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, TOPIC_PREFIX: prefix, CUSTOMERS_DB: dbFile, PORT: '0', BATCH_SIZE: '20', POLL_INTERVAL_MS: '100', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    let streamedLines = 0;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      streamedLines += chunk.toString().split('\n').filter((line) => line.includes('"streamed customers"')).length;
+    });
+    await eventually(() => streamedLines >= 10, 'the source process to stream a few batches', 60_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    // Whether or not the kill hit an open transaction, leave one behind for sure: a worker that
+    // died between sending the last rows (and a position past them) and committing.
+    const zombie = createProducer(kafka, { transactionalId: names.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await zombie.connect();
+    const transaction = await zombie.transaction();
+    const tail = customersAfter(db, lastId - 5, 5);
+    await transaction.sendBatch({
+      topicMessages: [
+        { topic: names.topic, messages: await Promise.all(tail.map(async (customer) => ({ key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) }))) },
+        { topic: names.offsetsTopic, messages: [{ key: positionKey(), value: encodePosition(lastId) }] },
+      ],
+    });
+    await zombie.disconnect();
+
+    const source = await start();
+    await eventually(() => source.position === lastId, `the restarted source to reach id ${lastId}`, 60_000);
+    // It resumed from the last committed position, short of the last row, not from the open transaction's.
+    expect(source.resumedFrom).toBeGreaterThanOrEqual(firstNewId - 1);
+    expect(source.resumedFrom).toBeLessThan(lastId);
+    const ids = idsOf(await readToEnd(kafka, names.topic));
+    const duplicates = ids.filter((id, index) => ids.indexOf(id) !== index);
+    expect(duplicates).toEqual([]);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: lastId }, (_, index) => index + 1));
+    // The dead worker's records are on the log, aborted: consumers never see them.
+    expect((await readToEnd(kafka, names.topic, { readUncommitted: true })).length).toBeGreaterThanOrEqual(ids.length + tail.length);
+  });
+});

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { mkdir, open, readdir, readFile, rm, writeFile, readlink } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { localPaths } from './paths.ts';
+
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts a server detached from this CLI (it outlives `infra up`), in its own process
+ * group so `down` can stop the whole tree (Elasticsearch's launcher forks the server JVM),
+ * with stdout and stderr appended to its log file.
+ */
+export async function launch(server: string, spec: LaunchSpec): Promise<number> {
+  await mkdir(localPaths.logs, { recursive: true });
+  await mkdir(localPaths.run, { recursive: true });
+  const log = await open(localPaths.log(server), 'a');
+  await log.write(`\n===== ${new Date().toISOString()} starting ${server}: ${spec.command} ${spec.args.join(' ')}\n`);
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', log.fd, log.fd],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  child.unref();
+  await log.close();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${server} did not start`);
+  await writeFile(localPaths.pidFile(server), `${pid}\n`);
+  return pid;
+}
+
+export async function readPid(server: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(localPaths.pidFile(server), 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The pid from our pid file, if that process is still ours: alive, and (where /proc
+ * exists) working inside our local folder, so a recycled pid is never mistaken for a server.
+ */
+export async function runningPid(server: string): Promise<number | undefined> {
+  const pid = await readPid(server);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  try {
+    const cwd = await readlink(`/proc/${pid}/cwd`);
+    if (!cwd.startsWith(localPaths.home)) return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return pid;
+    // No /proc (macOS): trust the pid file.
+  }
+  return pid;
+}
+
+/**
+ * Resident memory of a server's whole process group, in bytes (Linux only): Elasticsearch's
+ * launcher JVM forks the real server JVM, and both count.
+ */
+export async function residentMemory(pid: number): Promise<number | undefined> {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries.filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, pgrp, ...
+      const processGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (processGroup !== pid) continue;
+      const status = await readFile(`/proc/${entry}/status`, 'utf8');
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total > 0 ? total : undefined;
+}
+
+/** SIGTERM to the process group, then SIGKILL if it has not exited after `graceMs`. */
+export async function stop(server: string, pid: number, graceMs = 30_000): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  signalGroup('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
+  if (isAlive(pid)) signalGroup('SIGKILL');
+  while (isAlive(pid)) await sleep(100);
+  await rm(localPaths.pidFile(server), { force: true });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True when something accepts TCP connections on the port. */
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function logTail(server: string, lines = 25): Promise<string> {
+  try {
+    const text = await readFile(localPaths.log(server), 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n');
+  } catch {
+    return '(no log yet)';
+  }
+}
+
+/** Recognizes the usual reasons a server dies at startup and names the fix. */
+export function likelyFix(logText: string): string | undefined {
+  const known: Array<[RegExp, string]> = [
+    [/Address already in use|BindException/, 'A port is taken by another program: stop it, or point the project at it with the *_URL / KAFKA_BROKERS variables.'],
+    [/UnsupportedClassVersionError/, 'The server needs a newer Java: install a newer JDK and set JAVA_HOME to it.'],
+    [/OutOfMemoryError|Cannot allocate memory|insufficient memory/, 'The server ran out of memory: free some memory or raise its heap (INFRA_*_HEAP).'],
+    [/No space left on device|flood stage disk watermark/, 'The disk is full: free space, or run `npm run infra -- reset` to drop local data.'],
+    [/vm\.max_map_count/, 'Raise vm.max_map_count: sudo sysctl -w vm.max_map_count=262144.'],
+    [/Invalid cluster\.id|InconsistentClusterIdException|meta\.properties/, 'The Kafka data folder belongs to another cluster: run `npm run infra -- reset`.'],
+    [/AccessDeniedException|Permission denied/, 'A file or folder is not accessible to the server user: run `npm run infra -- reset`, or check the permissions of INFRA_HOME.'],
+    [/can not run elasticsearch as root/, 'Elasticsearch refuses root; the launcher runs it as an unprivileged user (INFRA_ELASTICSEARCH_USER).'],
+  ];
+  return known.find(([pattern]) => pattern.test(logText))?.[1];
+}
+
+export function relative(file: string): string {
+  return path.relative(process.cwd(), file) || '.';
+}

@@ -1,0 +1,126 @@
+import type { Server } from 'node:http';
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import getRawBody from 'raw-body';
+import type { Logger } from './logger.ts';
+
+/** An error the client caused or must know about: its status and a JSON body naming the problem. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  router: Router;
+  /** Readiness: serve traffic only when true (GET /ready answers 503 otherwise). */
+  isReady: () => boolean;
+  /** Extra fields for GET /health and /ready. */
+  describe?: () => Record<string, unknown>;
+}
+
+export interface HttpServer {
+  app: Koa;
+  listen(port: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The one HTTP server helper: Koa with JSON errors, request logs, `GET /health` (liveness:
+ * the process answers) and `GET /ready` (readiness: the service can do its job).
+ */
+export function createHttpServer({ logger, router, isReady, describe }: HttpServerOptions): HttpServer {
+  const app = new Koa();
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof HttpError) {
+        ctx.status = error.status;
+        ctx.body = { error: error.message, ...error.details };
+      } else {
+        logger.error({ error: error instanceof Error ? error.stack : String(error), method: ctx.method, path: ctx.path }, 'request failed');
+        ctx.status = 500;
+        ctx.body = { error: 'internal error' };
+      }
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  });
+  const probes = new Router();
+  probes.get('/health', (ctx) => {
+    ctx.body = { status: 'up', ...describe?.() };
+  });
+  probes.get('/ready', (ctx) => {
+    const ready = isReady();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready, ...describe?.() };
+  });
+  // Errors Koa cannot answer (a client that hung up mid-body) go to the structured log, not stderr.
+  app.on('error', (error: Error) => logger.debug({ error: error.message }, 'connection error'));
+  app.use(probes.routes());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  let server: Server | undefined;
+  return {
+    app,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        server = app.listen(port, host);
+        server.keepAliveTimeout = 65_000;
+        // Node drops CONNECT requests nobody handles without a word: answer them.
+        server.on('connect', (_request, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
+        server.once('listening', () => {
+          const address = server!.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+        server.once('error', (error: NodeJS.ErrnoException) =>
+          reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use: stop the other process or set PORT`) : error),
+        );
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server) return resolve();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
+
+/**
+ * Reads a JSON request body, answering 400 with the reason for anything else: a wrong
+ * content type, an empty or oversized body, invalid JSON.
+ */
+export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
+  const contentType = ctx.request.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(contentType)) {
+    throw new HttpError(400, 'the body must be JSON', { fields: { body: `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}` } });
+  }
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8', length: ctx.request.headers['content-length'] });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') throw new HttpError(400, 'the body is too large', { fields: { body: `at most ${limitBytes} bytes` } });
+    throw new HttpError(400, 'the body could not be read', { fields: { body: error instanceof Error ? error.message : String(error) } });
+  }
+  if (text.trim() === '') throw new HttpError(400, 'the body is empty', { fields: { body: 'expected a JSON object' } });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new HttpError(400, 'the body is not valid JSON', { fields: { body: error instanceof Error ? error.message : 'invalid JSON' } });
+  }
+}
+
+export { Router };

@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { KafkaStreams, type Topology } from '@ecosystem/streams';
+import type { Kafka } from 'kafkajs';
+import { env } from './config.ts';
+import type { Logger } from './logger.ts';
+import { z } from 'zod';
+
+/** Configuration every stream-processing service reads (besides the infrastructure's). */
+export const streamsConfig = {
+  /** Instances with the same id share the work; a second copy of a service keeps it. */
+  APPLICATION_ID: z.string().min(1).optional(),
+  /** Where the service keeps its LevelDB state; each instance on one machine needs its own. */
+  STATE_DIR: z.string().min(1).optional(),
+  INSTANCE_ID: env.text('default'),
+  PROCESSING_GUARANTEE: z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),
+  COMMIT_INTERVAL_MS: env.milliseconds(100),
+  SESSION_TIMEOUT_MS: env.milliseconds(10_000),
+};
+
+export interface StreamsServiceConfig {
+  TOPIC_PREFIX?: string;
+  APPLICATION_ID?: string | undefined;
+  STATE_DIR?: string | undefined;
+  INSTANCE_ID: string;
+  PROCESSING_GUARANTEE: 'exactly-once' | 'at-least-once';
+  COMMIT_INTERVAL_MS: number;
+  SESSION_TIMEOUT_MS: number;
+}
+
+/** The streams application of a service, configured the same way in every service. */
+export function createStreamsApp(options: {
+  service: string;
+  topology: Topology;
+  kafka: Kafka;
+  logger: Logger;
+  config: StreamsServiceConfig;
+  endpoint?: string;
+}): KafkaStreams {
+  const { service, config } = options;
+  // A topic prefix namespaces a whole copy of the system: its consumer groups and state too.
+  const prefix = config.TOPIC_PREFIX ?? '';
+  return new KafkaStreams({
+    applicationId: config.APPLICATION_ID ?? `${prefix}${service}`,
+    topology: options.topology,
+    kafka: options.kafka,
+    logger: options.logger.child({ component: 'streams' }),
+    stateDirectory: config.STATE_DIR ?? path.resolve('.local', 'state', `${prefix}${service}-${config.INSTANCE_ID}`),
+    guarantee: config.PROCESSING_GUARANTEE,
+    commitIntervalMs: config.COMMIT_INTERVAL_MS,
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+    // Every topic of the system is keyed: a record without a key is a producer's bug, not an order.
+    rejectNullKeys: true,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
+}

@@ -1,0 +1,61 @@
+import { createSchemaRegistry, topicSerdes, type TopicSerdes } from '@ecosystem/avro';
+import type { KafkaStreams, Topology } from '@ecosystem/streams';
+import type { z } from 'zod';
+import { env, infrastructureConfig, loadConfig } from './config.ts';
+import { createHttpServer, Router } from './http.ts';
+import { createKafka } from './kafka.ts';
+import { runService } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createStreamsApp, streamsConfig } from './streams-app.ts';
+
+const serviceConfig = {
+  ...infrastructureConfig,
+  ...streamsConfig,
+  /** Health and readiness endpoints; 0 picks a free port. */
+  PORT: env.port(0),
+  HOST: env.text('0.0.0.0'),
+};
+
+export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
+  service: string;
+  defaultPort: number;
+  /** The service's own settings, read and validated with the shared ones. */
+  config: Shape;
+  topology: (context: { serdes: TopicSerdes; config: z.infer<z.ZodObject<Shape>>; logger: Logger }) => Topology;
+  /** HTTP routes beside /health and /ready, e.g. queries of the service's stores. */
+  routes?: (streams: KafkaStreams) => Router;
+  /** Closes the service's own resources (a mail transport...) after the streams app stopped. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * The entry point of a stream-processing service: read and validate the configuration, build
+ * the topology with the topic serdes, run it (exactly-once by default), serve /health and
+ * /ready, stop cleanly on SIGTERM. Several instances share the work through the consumer group.
+ */
+export async function runStreamsService<Shape extends z.ZodRawShape>(definition: StreamsServiceDefinition<Shape>): Promise<void> {
+  const shape = { ...serviceConfig, PORT: env.port(definition.defaultPort), ...definition.config };
+  const logger = createLogger(definition.service);
+  await runService(definition.service, logger, async () => {
+    const config = loadConfig(shape) as z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
+    logger.level = config.LOG_LEVEL;
+    const kafka = createKafka({ clientId: definition.service, brokers: config.KAFKA_BROKERS, logger });
+    const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+    const topology = definition.topology({ serdes, config, logger });
+    const app: KafkaStreams = createStreamsApp({ service: definition.service, topology, kafka, logger, config });
+    const http = createHttpServer({
+      logger,
+      router: definition.routes?.(app) ?? new Router(),
+      isReady: () => app.isReady,
+      describe: () => ({ service: definition.service, state: app.state, tasks: app.assignedTasks }),
+    });
+    const port = await http.listen(config.PORT, config.HOST);
+    await app.start();
+    logger.info({ port, applicationId: app.applicationId, guarantee: config.PROCESSING_GUARANTEE, topology: topology.describe() }, `${definition.service} started`);
+    return async () => {
+      await app.close();
+      await http.close();
+      await definition.onClose?.();
+    };
+  });
+}
