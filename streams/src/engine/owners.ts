@@ -1,0 +1,73 @@
+import { AssignerProtocol, type Admin } from 'kafkajs';
+import { decodeMemberInfo } from './assignor.ts';
+
+export type Owner = { status: 'available'; endpoint: string } | { status: 'unavailable'; reason: string };
+
+/**
+ * Which instance owns each partition, for interactive queries. kafkajs gives a follower only
+ * its own partitions (and drops the assignment's user data), so after every rebalance the map
+ * is rebuilt from the group description, which carries every member's metadata (its
+ * advertised endpoint) and assignment. Between a rebalance starting and the map being
+ * rebuilt, owners are unavailable and callers retry.
+ */
+export class PartitionOwners {
+  private owners: Map<string, Map<number, string>> | undefined;
+  private generation = 0;
+
+  invalidate(): void {
+    this.owners = undefined;
+    this.generation += 1;
+  }
+
+  get isAvailable(): boolean {
+    return this.owners !== undefined;
+  }
+
+  /** Reads the group until it is stable with every member assigned; gives up when invalidated again. */
+  async refresh(admin: Admin, groupId: string, expectedTopics: readonly string[], shouldStop: () => boolean): Promise<void> {
+    const generation = this.generation;
+    let delay = 50;
+    while (!shouldStop() && generation === this.generation) {
+      const owners = await this.describe(admin, groupId, expectedTopics).catch(() => undefined);
+      if (owners && generation === this.generation) {
+        this.owners = owners;
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 1_000);
+    }
+  }
+
+  private async describe(admin: Admin, groupId: string, expectedTopics: readonly string[]): Promise<Map<string, Map<number, string>> | undefined> {
+    const { groups } = await admin.describeGroups([groupId]);
+    const group = groups[0];
+    if (!group || group.state !== 'Stable' || group.members.length === 0) return undefined;
+    const owners = new Map<string, Map<number, string>>();
+    for (const member of group.members) {
+      const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
+      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      if (!metadata || !assignment) return undefined;
+      const { endpoint } = decodeMemberInfo(metadata.userData);
+      for (const [topic, partitions] of Object.entries(assignment.assignment)) {
+        const byPartition = owners.get(topic) ?? new Map<number, string>();
+        for (const partition of partitions) byPartition.set(partition, endpoint);
+        owners.set(topic, byPartition);
+      }
+    }
+    // A stable group whose assignment does not yet cover our topics is from before our subscription.
+    if (expectedTopics.some((topic) => !owners.has(topic))) return undefined;
+    return owners;
+  }
+
+  ownerOf(topic: string, partition: number): Owner {
+    if (!this.owners) return { status: 'unavailable', reason: 'the group is rebalancing' };
+    const endpoint = this.owners.get(topic)?.get(partition);
+    if (endpoint === undefined) return { status: 'unavailable', reason: `no instance owns ${topic}-${partition}` };
+    return { status: 'available', endpoint };
+  }
+
+  /** Every distinct endpoint of the group. */
+  endpoints(): string[] {
+    return [...new Set([...(this.owners?.values() ?? [])].flatMap((partitions) => [...partitions.values()]))];
+  }
+}

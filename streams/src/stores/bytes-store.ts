@@ -1,0 +1,131 @@
+import type { AbstractSublevel, AbstractLevel } from 'abstract-level';
+
+export type LevelDatabase = AbstractLevel<string | Buffer | Uint8Array, Uint8Array, Uint8Array>;
+export type BytesSublevel = AbstractSublevel<LevelDatabase, string | Buffer | Uint8Array, Uint8Array, Uint8Array>;
+
+type Entry = Buffer | null;
+
+/**
+ * The storage under every state store: a LevelDB sublevel plus a write buffer of the
+ * changes made since the last commit.
+ *
+ * The buffer is what makes exactly-once work with a local database: LevelDB only receives
+ * changes after the Kafka transaction carrying their changelog records has committed, in
+ * one atomic batch together with the changelog offset (the checkpoint). So the local state
+ * always equals some committed point of the changelog, and a crash at any moment is
+ * repaired by replaying the changelog from the checkpoint. The buffer also collapses many
+ * updates of one key into one changelog record per commit.
+ *
+ * Reads see the buffer first, so a task reads its own uncommitted writes.
+ */
+export class BytesStore {
+  private readonly buffered = new Map<string, Entry>();
+  /** Undo log of the record being processed, so a record that fails leaves no trace. */
+  private undo: Array<[string, Entry | undefined]> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly sublevel: BytesSublevel,
+  ) {}
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    const id = key.toString('latin1');
+    if (this.buffered.has(id)) return this.buffered.get(id) ?? undefined;
+    const stored = await this.sublevel.get(key);
+    return stored === undefined ? undefined : toBuffer(stored);
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    const id = key.toString('latin1');
+    this.undo?.push([id, this.buffered.has(id) ? this.buffered.get(id) : undefined]);
+    this.buffered.set(id, value);
+  }
+
+  delete(key: Buffer): void {
+    this.put(key, null);
+  }
+
+  /**
+   * Entries with gte <= key < lt (each bound optional) in key order, buffered changes merged
+   * over LevelDB. The iteration is a snapshot taken when it starts: changes made while
+   * iterating (a purge deleting what it reads, an update of a later key) do not affect it.
+   */
+  async *range(gte?: Buffer, lt?: Buffer): AsyncGenerator<[Buffer, Buffer]> {
+    const pending = [...this.buffered.entries()]
+      .filter(([id]) => {
+        const key = Buffer.from(id, 'latin1');
+        return (!gte || Buffer.compare(key, gte) >= 0) && (!lt || Buffer.compare(key, lt) < 0);
+      })
+      .sort(([left], [right]) => Buffer.compare(Buffer.from(left, 'latin1'), Buffer.from(right, 'latin1')));
+    // Stored keys shadowed by a buffered change, as of the snapshot (not the live buffer).
+    const shadowed = new Set(pending.map(([id]) => id));
+    let next = 0;
+    for await (const [storedKey, storedValue] of this.sublevel.iterator({ ...(gte ? { gte } : {}), ...(lt ? { lt } : {}) })) {
+      const key = toBuffer(storedKey);
+      while (next < pending.length) {
+        const [id, value] = pending[next]!;
+        const bufferedKey = Buffer.from(id, 'latin1');
+        const order = Buffer.compare(bufferedKey, key);
+        if (order > 0) break;
+        next += 1;
+        if (value !== null) yield [bufferedKey, value];
+        if (order === 0) break;
+      }
+      if (!shadowed.has(key.toString('latin1'))) yield [key, toBuffer(storedValue)];
+    }
+    for (; next < pending.length; next += 1) {
+      const [id, value] = pending[next]!;
+      if (value !== null) yield [Buffer.from(id, 'latin1'), value];
+    }
+  }
+
+  /** Starts recording undo information for one record. */
+  beginRecord(): void {
+    this.undo = [];
+  }
+
+  /** Forgets the undo information: the record's changes stay. */
+  endRecord(): void {
+    this.undo = undefined;
+  }
+
+  /** Reverts every change since beginRecord(). */
+  rollbackRecord(): void {
+    const undo = this.undo ?? [];
+    for (let index = undo.length - 1; index >= 0; index -= 1) {
+      const [id, previous] = undo[index]!;
+      if (previous === undefined) this.buffered.delete(id);
+      else this.buffered.set(id, previous);
+    }
+    this.undo = undefined;
+  }
+
+  get hasChanges(): boolean {
+    return this.buffered.size > 0;
+  }
+
+  /** The changes since the last commit, one per key, as changelog records (null = tombstone). */
+  changes(): Array<[Buffer, Buffer | null]> {
+    return [...this.buffered.entries()].map(([id, value]) => [Buffer.from(id, 'latin1'), value]);
+  }
+
+  /** The LevelDB operations that apply the buffered changes; the caller writes them atomically. */
+  flushOperations(): Array<{ type: 'put'; key: Buffer; value: Buffer; sublevel: BytesSublevel } | { type: 'del'; key: Buffer; sublevel: BytesSublevel }> {
+    return [...this.buffered.entries()].map(([id, value]) =>
+      value === null
+        ? { type: 'del' as const, key: Buffer.from(id, 'latin1'), sublevel: this.sublevel }
+        : { type: 'put' as const, key: Buffer.from(id, 'latin1'), value, sublevel: this.sublevel },
+    );
+  }
+
+  /** After a successful flush, or to drop uncommitted work after an aborted transaction. */
+  clearBuffer(): void {
+    this.buffered.clear();
+    this.undo = undefined;
+  }
+}
+
+export function toBuffer(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8');
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

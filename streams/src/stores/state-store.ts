@@ -1,0 +1,4 @@
+/** Anything a processor can ask its context for by name. */
+export interface StateStore {
+  readonly name: string;
+}

@@ -1,0 +1,190 @@
+import type { Processor, ProcessorContext } from './processor.ts';
+import type { OutgoingRecord, RawRecord, StreamRecord } from './record.ts';
+import type { OpenStore } from './stores/factory.ts';
+import type { StateStore } from './stores/state-store.ts';
+import type { ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
+import { internalPrefix, resolveTopic, sinkTopic, type SinkNode, type SourceNode, type Subtopology, type TopicReference, type Topology } from './topology.ts';
+
+export type FailureStage = 'deserialization' | 'processing';
+
+/** A record the task could not handle; the engine sends it to the dead-letter topic. */
+export class RecordFailure extends Error {
+  constructor(
+    readonly stage: FailureStage,
+    override readonly cause: unknown,
+  ) {
+    super(`${stage} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'RecordFailure';
+  }
+}
+
+export function taskId(subtopology: number, partition: number): string {
+  return `${subtopology}_${partition}`;
+}
+
+/**
+ * One sub-topology working on one partition of its input topics: it owns the processors and
+ * the stores of that partition and turns each input record into output records, which it
+ * buffers until the engine (or the test driver) takes them.
+ *
+ * A record is all-or-nothing: when deserialization or a processor fails, its store changes
+ * and outputs are rolled back before the failure is reported.
+ */
+export class StreamTask {
+  readonly id: string;
+  private readonly processors = new Map<string, Processor<unknown, unknown, unknown, unknown>>();
+  private readonly sources = new Map<string, SourceNode>();
+  private readonly outputs: OutgoingRecord[] = [];
+  private current: { topic: string; partition: number; offset: string } | undefined;
+  private time = -1;
+
+  constructor(
+    private readonly topology: Topology,
+    readonly subtopology: Subtopology,
+    readonly partition: number,
+    readonly applicationId: string,
+    readonly stores: ReadonlyMap<string, OpenStore>,
+    private readonly globalStores: ReadonlyMap<string, StateStore>,
+    /** Dead-letter records without a key (for applications whose every topic is keyed). */
+    private readonly rejectNullKeys = false,
+  ) {
+    this.id = taskId(subtopology.id, partition);
+    for (const name of subtopology.nodes) {
+      const node = topology.node(name);
+      if (node.kind === 'source') for (const topic of node.topics) this.sources.set(resolveTopic(topicReference(topic), applicationId), node);
+    }
+  }
+
+  /** The resolved names of the topics this task reads. */
+  get sourceTopics(): string[] {
+    return [...this.sources.keys()];
+  }
+
+  get streamTime(): number {
+    return this.time;
+  }
+
+  async init(): Promise<void> {
+    for (const name of this.subtopology.nodes) {
+      const node = this.topology.node(name);
+      if (node.kind !== 'processor') continue;
+      const processor = node.supplier();
+      this.processors.set(name, processor);
+      await processor.init?.(this.contextFor(name, node.children));
+    }
+  }
+
+  private contextFor(nodeName: string, children: readonly string[]): ProcessorContext<unknown, unknown> {
+    const current = () => this.current;
+    const time = () => this.time;
+    return {
+      applicationId: this.applicationId,
+      taskId: this.id,
+      partition: this.partition,
+      get source() {
+        return current();
+      },
+      get streamTime() {
+        return time();
+      },
+      forward: (record) => this.forwardTo(children, record),
+      getStateStore: <S extends StateStore>(storeName: string): S => {
+        const node = this.topology.node(nodeName);
+        const allowed = node.kind === 'processor' && node.stores.includes(storeName);
+        const store = this.stores.get(storeName)?.store ?? readOnly(this.globalStores.get(storeName));
+        if (!allowed || !store) throw new Error(`processor ${nodeName} has no access to a store named ${storeName}`);
+        return store as S;
+      },
+    };
+  }
+
+  private async forwardTo(children: readonly string[], record: StreamRecord<unknown, unknown>): Promise<void> {
+    for (const child of children) {
+      const node = this.topology.node(child);
+      if (node.kind === 'sink') await this.sink(node, record);
+      else if (node.kind === 'processor') await this.processors.get(child)!.process(record);
+    }
+  }
+
+  private async sink(node: SinkNode, record: StreamRecord<unknown, unknown>): Promise<void> {
+    const topic = sinkTopic(node, record.key, record.value, this.applicationId);
+    this.outputs.push({
+      topic,
+      key: record.key === null || record.key === undefined ? null : await node.serdes.key.serialize(record.key),
+      value: record.value === null || record.value === undefined ? null : await node.serdes.value.serialize(record.value),
+      timestamp: record.timestamp,
+      headers: record.headers,
+    });
+  }
+
+  /** Runs one input record through the sub-topology. Throws RecordFailure after rolling back. */
+  async process(topic: string, raw: RawRecord): Promise<void> {
+    const source = this.sources.get(topic);
+    if (!source) throw new Error(`task ${this.id} does not read ${topic}`);
+    const outputMark = this.outputs.length;
+    for (const { bytes } of this.stores.values()) bytes.beginRecord();
+    let stage: 'deserialization' | 'processing' = 'deserialization';
+    const timeBefore = this.time;
+    try {
+      if (raw.key === null && this.rejectNullKeys) throw new Error('a record without a key: every topic of this application is keyed');
+      const key = raw.key === null ? null : await source.serdes.key.deserialize(raw.key);
+      const value = raw.value === null ? null : await source.serdes.value.deserialize(raw.value);
+      stage = 'processing';
+      this.current = { topic, partition: this.partition, offset: raw.offset };
+      this.time = Math.max(this.time, raw.timestamp);
+      await this.forwardTo(source.children, { key, value, timestamp: raw.timestamp, headers: raw.headers });
+      for (const { bytes } of this.stores.values()) bytes.endRecord();
+    } catch (error) {
+      for (const { bytes } of this.stores.values()) bytes.rollbackRecord();
+      this.outputs.length = outputMark;
+      // A poison record with a far-future timestamp must not close windows either.
+      this.time = timeBefore;
+      throw new RecordFailure(stage, error);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** Adds a record to the outputs directly (the engine's dead-letter records). */
+  emit(record: OutgoingRecord): void {
+    this.outputs.push(record);
+  }
+
+  /** Takes the records produced since the last call. */
+  drainOutputs(): OutgoingRecord[] {
+    return this.outputs.splice(0, this.outputs.length);
+  }
+
+  get hasPendingOutputs(): boolean {
+    return this.outputs.length > 0;
+  }
+
+  get hasPendingWork(): boolean {
+    return this.outputs.length > 0 || [...this.stores.values()].some(({ bytes }) => bytes.hasChanges);
+  }
+
+  /** Sets stream time after restoring, so windows do not reopen after a restart. */
+  restoreStreamTime(time: number): void {
+    this.time = Math.max(this.time, time);
+  }
+
+  async close(): Promise<void> {
+    for (const processor of this.processors.values()) await processor.close?.();
+    this.processors.clear();
+  }
+}
+
+function topicReference(topic: string): TopicReference {
+  return topic.startsWith(internalPrefix) ? { internal: topic.slice(internalPrefix.length) } : { external: topic };
+}
+
+/**
+ * Tasks only read global stores: their contents come from the global topic, and a write by
+ * one task would be neither committed nor rolled back with it.
+ */
+function readOnly(store: StateStore | undefined): StateStore | undefined {
+  if (!store) return undefined;
+  const source = store as ReadOnlyKeyValueStore<unknown, unknown>;
+  const view: ReadOnlyKeyValueStore<unknown, unknown> = { name: store.name, get: (key) => source.get(key), all: () => source.all() };
+  return view;
+}

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { ProcessingGuarantee } from '../src/index.ts';
+import { consumeUntil, createTopics, deleteTestTopics, produce, testKafka, type ConsumedRecord, unique } from './support/cluster.ts';
+
+afterAll(() => deleteTestTopics(), 60_000);
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startApp(environment: Record<string, string>): Promise<ChildProcess> {
+  // node itself with tsx as a loader: one process, so SIGKILL hits the application (the tsx CLI would fork).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'support', 'count-app.ts')], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`count app exited with ${code} before it was ready: ${errors.slice(-2_000)}`)));
+  });
+}
+
+const keys = Array.from({ length: 30 }, (_, index) => `key-${index}`);
+const perKey = 400;
+const total = keys.length * perKey;
+
+/** Produces the load in steady chunks while the application runs (so the kill lands mid-load). */
+async function produceLoad(kafka: ReturnType<typeof testKafka>, topic: string): Promise<void> {
+  const chunk = 300;
+  for (let sent = 0; sent < total; sent += chunk) {
+    await produce(kafka, topic, Array.from({ length: chunk }, (_, index) => ({ key: keys[(sent + index) % keys.length]!, value: 'x' })));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function latestCounts(records: ConsumedRecord[]): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const { message } of records) latest.set(message.key!.toString(), Math.max(latest.get(message.key!.toString()) ?? 0, Number(message.value!.toString())));
+  return latest;
+}
+
+async function crashAndRecover(guarantee: ProcessingGuarantee, commitIntervalMs: number) {
+  const kafka = testKafka();
+  const input = unique('crash-input');
+  const output = unique('crash-output');
+  await createTopics(kafka, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
+  const environment = {
+    INPUT_TOPIC: input,
+    OUTPUT_TOPIC: output,
+    APPLICATION_ID: unique(`crash-${guarantee}`),
+    STATE_DIRECTORY: await mkdtemp(path.join(os.tmpdir(), 'crash-state-')),
+    GUARANTEE: guarantee,
+    COMMIT_INTERVAL_MS: String(commitIntervalMs),
+  };
+  const first = await startApp(environment);
+  const load = produceLoad(kafka, input);
+  await consumeUntil(kafka, output, (records) => records.length >= total / 3, 120_000);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  const second = await startApp(environment);
+  await load;
+  // Done when every key reached its count; under at-least-once some overshoot.
+  const records = await consumeUntil(kafka, output, (seen) => {
+    const counts = latestCounts(seen);
+    return keys.every((key) => (counts.get(key) ?? 0) >= perKey);
+  }, 180_000);
+  second.kill('SIGTERM');
+  return { records, counts: latestCounts(records) };
+}
+
+describe('a counting application killed with SIGKILL mid-load and restarted', () => {
+  it('counts exactly under exactly-once: no record lost, none counted twice', async () => {
+    const { records, counts } = await crashAndRecover('exactly-once', 100);
+    expect([...counts.values()]).toEqual(keys.map(() => perKey));
+    // One committed output per input record: the outputs of the crashed transactions were aborted.
+    expect(records).toHaveLength(total);
+  }, 300_000);
+
+  it('double counts under at-least-once: records processed after the last offset commit are processed again', async () => {
+    // A long commit interval widens the window between writing results and committing offsets.
+    const { records, counts } = await crashAndRecover('at-least-once', 3_000);
+    const overcount = [...counts.values()].reduce((sum, count) => sum + count - perKey, 0);
+    expect([...counts.values()].every((count) => count >= perKey)).toBe(true);
+    expect(overcount).toBeGreaterThan(0);
+    expect(records.length).toBeGreaterThan(total);
+  }, 300_000);
+});

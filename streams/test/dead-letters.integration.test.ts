@@ -1,0 +1,74 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KafkaStreams, StreamsBuilder, stringSerde } from '../src/index.ts';
+import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
+
+afterAll(() => deleteTestTopics(), 60_000);
+
+const running: KafkaStreams[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.close()));
+});
+
+/** Values must be JSON objects with a numeric `amount`; anything else fails to deserialize. */
+const amountSerde = {
+  serialize: (value: { amount: number }) => Buffer.from(JSON.stringify(value)),
+  deserialize: (bytes: Buffer) => {
+    const parsed = JSON.parse(bytes.toString()) as { amount?: unknown };
+    if (typeof parsed.amount !== 'number') throw new Error('amount is not a number');
+    return { amount: parsed.amount };
+  },
+};
+
+describe('dead-letter handling', () => {
+  it('sends poison records to <app>.dlq with the reason and keeps processing the records after them', async () => {
+    const kafka = testKafka();
+    const input = unique('dlq-input');
+    const output = unique('dlq-output');
+    const applicationId = unique('dlq-app');
+    await createTopics(kafka, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    const builder = new StreamsBuilder();
+    builder
+      .stream(input, { key: stringSerde, value: amountSerde })
+      .mapValues((value) => {
+        if (value.amount < 0) throw new Error(`negative amount ${value.amount}`);
+        return { amount: value.amount * 2 };
+      })
+      .to(output, { key: stringSerde, value: amountSerde });
+    const app = new KafkaStreams({ applicationId, topology: builder.build(), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'dlq-')) });
+    running.push(app);
+    await app.start();
+    await eventually(() => app.isReady, 'the app to be ready', 30_000);
+
+    await produce(kafka, input, [
+      { key: 'a', value: '{"amount":1}' },
+      { key: 'garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
+      { key: 'b', value: '{"amount":2}' },
+      { key: 'negative', value: '{"amount":-5}' },
+      { key: 'c', value: '{"amount":3}' },
+    ]);
+
+    const outputs = await consumeUntil(kafka, output, (records) => records.length >= 3);
+    expect(outputs.map(({ message }) => [message.key!.toString(), message.value!.toString()])).toEqual([
+      ['a', '{"amount":2}'],
+      ['b', '{"amount":4}'],
+      ['c', '{"amount":6}'],
+    ]);
+    const deadLetters = await consumeUntil(kafka, app.deadLetterTopic, (records) => records.length >= 2);
+    const summary = deadLetters.map(({ message }) => ({
+      key: message.key!.toString(),
+      value: message.value,
+      stage: message.headers!['dlq.stage']!.toString(),
+      error: message.headers!['dlq.error']!.toString(),
+      topic: message.headers!['dlq.topic']!.toString(),
+      partition: message.headers!['dlq.partition']!.toString(),
+      offset: message.headers!['dlq.offset']!.toString(),
+    }));
+    expect(summary).toEqual([
+      { key: 'garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), stage: 'deserialization', error: expect.stringMatching(/^deserialization failed: .*JSON/), topic: input, partition: '0', offset: '1' },
+      { key: 'negative', value: Buffer.from('{"amount":-5}'), stage: 'processing', error: 'processing failed: negative amount -5', topic: input, partition: '0', offset: '3' },
+    ]);
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KafkaStreams, StreamsBuilder, stringSerde, type KeyValueStore } from '../src/index.ts';
+import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
+
+afterAll(() => deleteTestTopics(), 60_000);
+
+const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
+const running: KafkaStreams[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.close()));
+});
+
+function countingTopology(input: string, output: string) {
+  const builder = new StreamsBuilder();
+  builder
+    .stream(input, { key: stringSerde, value: stringSerde })
+    .groupByKey()
+    .count({ storeName: 'counts' })
+    .toStream()
+    .to(output, { key: stringSerde, value: numberSerde });
+  return builder.build();
+}
+
+describe('KafkaStreams on the real broker', () => {
+  it('counts per key exactly once and serves the counts from its store', async () => {
+    const kafka = testKafka();
+    const input = unique('input');
+    const output = unique('output');
+    await createTopics(kafka, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
+    const app = new KafkaStreams({ applicationId: unique('count-app'), topology: countingTopology(input, output), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')), endpoint: 'localhost:1' });
+    running.push(app);
+    await app.start();
+    await eventually(() => app.isReady, 'the app to be ready', 30_000);
+
+    const keys = Array.from({ length: 20 }, (_, index) => `key-${index}`);
+    await produce(kafka, input, Array.from({ length: 400 }, (_, index) => ({ key: keys[index % keys.length]!, value: 'x' })));
+
+    const records = await consumeUntil(kafka, output, (seen) => seen.length >= 400);
+    const latest = new Map<string, number>();
+    for (const { message } of records) latest.set(message.key!.toString(), Number(message.value!.toString()));
+    expect(records).toHaveLength(400);
+    expect([...latest.values()].every((count) => count === 20)).toBe(true);
+
+    for (const key of keys) {
+      expect(app.ownerOf('counts', key)).toEqual({ status: 'local' });
+      expect(await app.localStore<KeyValueStore<string, number>>('counts', key)!.get(key)).toBe(20);
+    }
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * A counting application as its own process, for the crash tests: counts records per key
+ * from INPUT_TOPIC into OUTPUT_TOPIC. Prints "ready" once running; SIGTERM closes it cleanly.
+ */
+import { KafkaStreams, StreamsBuilder, stringSerde, type ProcessingGuarantee } from '../../src/index.ts';
+import { testKafka } from './cluster.ts';
+
+const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
+const environment = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const builder = new StreamsBuilder();
+builder
+  .stream(environment('INPUT_TOPIC'), { key: stringSerde, value: stringSerde })
+  .groupByKey()
+  .count({ storeName: 'counts' })
+  .toStream()
+  .to(environment('OUTPUT_TOPIC'), { key: stringSerde, value: numberSerde });
+
+const app = new KafkaStreams({
+  applicationId: environment('APPLICATION_ID'),
+  topology: builder.build(),
+  kafka: testKafka('count-app'),
+  stateDirectory: environment('STATE_DIRECTORY'),
+  guarantee: environment('GUARANTEE') as ProcessingGuarantee,
+  commitIntervalMs: Number(process.env.COMMIT_INTERVAL_MS ?? 100),
+  sessionTimeoutMs: 6_000,
+});
+app.onStateChange((state) => {
+  if (state === 'running') console.log('ready');
+});
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+await app.start();
