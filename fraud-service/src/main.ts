@@ -1,0 +1,11 @@
+import { runStreamsService } from '@ecosystem/platform';
+import { fraudConfig } from './config.ts';
+import { fraudTopology } from './topology.ts';
+
+await runStreamsService({
+  service: 'fraud-service',
+  defaultPort: 8102,
+  config: fraudConfig,
+  topology: ({ serdes, config }) =>
+    fraudTopology(serdes, { sessionGapMs: config.FRAUD_SESSION_GAP_MS, graceMs: config.FRAUD_GRACE_MS, threshold: config.FRAUD_THRESHOLD }),
+});

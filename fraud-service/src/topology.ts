@@ -1,0 +1,28 @@
+import { Topics, type Order, type OrderValidation, type OrderValue, type TopicSerdes } from '@ecosystem/avro';
+import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type Topology } from '@ecosystem/streams';
+import type { FraudSettings } from './config.ts';
+import { addToTotal, fraudVerdict, orderValue } from './rules.ts';
+
+/**
+ * Orders are grouped by customer into session windows (a session ends after a quiet gap);
+ * each order is judged on its session's total so far.
+ */
+export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings): Topology {
+  const builder = new StreamsBuilder();
+  builder
+    .stream(serdes[Topics.orders].topic, serdes[Topics.orders])
+    .filter((_id, order: Order | null) => order?.state === 'CREATED')
+    .mapValues(orderValue)
+    .groupBy((_id, value) => value.order.customerId, { name: 'orders-by-customer', serdes: { key: longSerde, value: jsonSerde<OrderValue>() } })
+    .windowedBy(SessionWindows.withInactivityGap(settings.sessionGapMs).grace(settings.graceMs))
+    .reduce(addToTotal, { storeName: 'customer-session-totals' })
+    .toStream()
+    // Sessions merged into a newer one are retracted with a null total: nothing to judge there.
+    .filter((_customer, total: OrderValue | null) => total !== null && total !== undefined)
+    .map((_customer, total): [string, OrderValidation] => [
+      total.order.id,
+      { orderId: total.order.id, checkType: 'FRAUD_CHECK', validationResult: fraudVerdict(total.value, settings.threshold) },
+    ])
+    .to(serdes[Topics.orderValidations].topic, serdes[Topics.orderValidations]);
+  return builder.build();
+}

@@ -1,0 +1,50 @@
+import { createSchemaRegistry, topicSerdes, type Order } from '@ecosystem/avro';
+import { BatchingProducer, createHttpServer, createKafka, createLogger, createProducer, createStreamsApp, loadConfig, runService } from '@ecosystem/platform';
+import { ordersServiceConfig } from './config.ts';
+import { ordersApi } from './routes.ts';
+import { ordersViewTopology } from './topology.ts';
+import { OrderWaiters } from './waiters.ts';
+
+const service = 'orders-service';
+const logger = createLogger(service);
+
+await runService(service, logger, async () => {
+  const config = loadConfig(ordersServiceConfig);
+  logger.level = config.LOG_LEVEL;
+  const endpoint = config.ADVERTISED_ENDPOINT ?? `127.0.0.1:${config.PORT}`;
+  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
+  const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+  const waiters = new OrderWaiters();
+  let orderChanged = (_id: string, _order: Order) => {};
+  const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
+  const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
+  const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  await producer.connect();
+
+  const api = ordersApi({
+    streams,
+    producer: new BatchingProducer(producer),
+    serdes,
+    waiters,
+    logger,
+    endpoint,
+    defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS,
+    maxTimeoutMs: config.MAX_TIMEOUT_MS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  });
+  orderChanged = api.orderChanged;
+  const http = createHttpServer({
+    logger,
+    router: api.router,
+    isReady: () => streams.isReady,
+    describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size }),
+  });
+  const port = await http.listen(config.PORT, config.HOST);
+  await streams.start();
+  logger.info({ port, endpoint, applicationId: streams.applicationId }, `${service} listening on :${port}`);
+  return async () => {
+    await http.close();
+    await streams.close();
+    await producer.disconnect();
+  };
+});

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
+import { HttpError, readJsonBody, Router, type BatchingProducer, type Logger } from '@ecosystem/platform';
+import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
+import type { Context } from 'koa';
+import { parseOrderInput } from './order-input.ts';
+import { ordersStore } from './topology.ts';
+import type { OrderWaiters } from './waiters.ts';
+
+export interface OrdersRoutesOptions {
+  streams: KafkaStreams;
+  producer: BatchingProducer;
+  serdes: TopicSerdes;
+  waiters: OrderWaiters;
+  logger: Logger;
+  endpoint: string;
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxBodyBytes: number;
+}
+
+const forwardedHeader = 'x-forwarded-by';
+const isFinal = (order: Order) => order.state === 'VALIDATED' || order.state === 'FAILED';
+const anyState = () => true;
+
+/**
+ * POST /v1/orders, GET /v1/orders/:id and GET /v1/orders/:id/validated. Every request about
+ * an order is answered by the instance owning the order id's partition (it holds the order
+ * in its store and sees it first): other instances forward to it. So a client reads its own
+ * writes through any instance, and duplicate ids are caught in one place.
+ */
+export function ordersApi(options: OrdersRoutesOptions): { router: Router; orderChanged: (id: string, order: Order) => void } {
+  const { streams, waiters, logger } = options;
+  /** Ids this instance produced whose record the store may not show yet. */
+  const recentlyCreated = new Map<string, number>();
+  const router = new Router();
+
+  const timeoutOf = (ctx: Context): number => {
+    const raw = ctx.query.timeout;
+    if (raw === undefined) return options.defaultTimeoutMs;
+    const value = Number(raw);
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value > options.maxTimeoutMs) {
+      throw new HttpError(400, 'invalid timeout', { fields: { timeout: `milliseconds, an integer from 0 to ${options.maxTimeoutMs}` } });
+    }
+    return value;
+  };
+
+  /** Runs `local` on the owner of `id`, forwarding the request when that is another instance. */
+  async function atOwner(ctx: Context, id: string, deadline: number, local: () => Promise<void>): Promise<void> {
+    for (;;) {
+      const owner = streams.ownerOf(ordersStore, id);
+      if (owner.status === 'local') return local();
+      if (owner.status === 'available' && !ctx.get(forwardedHeader)) return forward(ctx, owner.endpoint, deadline);
+      // A rebalance is moving partitions (or a forwarded request met a stale owner): ask again shortly.
+      if (Date.now() >= deadline) throw new HttpError(503, 'the order store is rebalancing; retry', { reason: owner.status === 'unavailable' ? owner.reason : 'ownership moved' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async function forward(ctx: Context, endpoint: string, deadline: number): Promise<void> {
+    const url = new URL(ctx.originalUrl, `http://${endpoint}`);
+    if (ctx.method === 'GET') url.searchParams.set('timeout', String(Math.max(0, deadline - Date.now())));
+    const body = ctx.method === 'POST' ? JSON.stringify(ctx.state.orderBody) : undefined;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: ctx.method,
+        headers: { [forwardedHeader]: options.endpoint, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body } : {}),
+        signal: AbortSignal.timeout(Math.max(1_000, deadline - Date.now() + 2_000)),
+      });
+    } catch (error) {
+      throw new HttpError(502, `the instance owning this order (${endpoint}) did not answer`, { reason: error instanceof Error ? error.message : String(error) });
+    }
+    ctx.status = response.status;
+    const location = response.headers.get('location');
+    if (location) ctx.set('Location', location);
+    ctx.set('x-served-by', response.headers.get('x-served-by') ?? endpoint);
+    ctx.body = await response.json().catch(() => ({ error: 'the owning instance answered with an unreadable body' }));
+  }
+
+  function localStore(id: string): ReadOnlyKeyValueStore<string, Order> {
+    const store = streams.localStore<ReadOnlyKeyValueStore<string, Order>>(ordersStore, id);
+    if (!store) throw new HttpError(503, 'the order store is restoring; retry');
+    return store;
+  }
+
+  router.post('/v1/orders', async (ctx) => {
+    const parsed = parseOrderInput(await readJsonBody(ctx, options.maxBodyBytes));
+    if (!parsed.ok) throw new HttpError(400, 'invalid order', { fields: parsed.fields });
+    const order: Order = { ...parsed.order, id: parsed.order.id ?? randomUUID() };
+    ctx.state.orderBody = order;
+    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, async () => {
+      if (recentlyCreated.has(order.id) || (await localStore(order.id).get(order.id)) !== undefined) {
+        throw new HttpError(409, `order ${order.id} already exists`, { id: order.id });
+      }
+      recentlyCreated.set(order.id, Date.now());
+      try {
+        const serdes = options.serdes[Topics.orders];
+        await options.producer.send(serdes.topic, { key: serdes.key.serialize(order.id), value: await serdes.value.serialize(order) });
+      } catch (error) {
+        recentlyCreated.delete(order.id);
+        throw error;
+      }
+      ctx.status = 201;
+      ctx.set('Location', `/v1/orders/${encodeURIComponent(order.id)}`);
+      ctx.set('x-served-by', options.endpoint);
+      ctx.body = order;
+    });
+  });
+
+  const getOrder = (accepts: (order: Order) => boolean, what: string) => async (ctx: Context) => {
+    const id = ctx.params.id!;
+    const timeout = timeoutOf(ctx);
+    const deadline = Date.now() + timeout;
+    await atOwner(ctx, id, deadline, async () => {
+      const store = localStore(id);
+      let order = await store.get(id);
+      if (!order || !accepts(order)) {
+        const aborted = new AbortController();
+        ctx.res.once('close', () => aborted.abort());
+        // The check and the wait are not atomic: look once more after registering.
+        const waiting = waiters.waitFor(id, accepts, deadline - Date.now(), aborted.signal);
+        const now = await store.get(id);
+        order = now && accepts(now) ? now : await waiting;
+        aborted.abort();
+      }
+      if (!order) {
+        const current = await store.get(id);
+        throw new HttpError(504, current ? `order ${id} is ${current.state}, not ${what}, after ${timeout} ms` : `order ${id} was not found within ${timeout} ms`, { id, ...(current ? { state: current.state } : {}) });
+      }
+      ctx.set('x-served-by', options.endpoint);
+      ctx.body = order;
+    });
+  };
+
+  router.get('/v1/orders/:id', getOrder(anyState, 'present'));
+  router.get('/v1/orders/:id/validated', getOrder(isFinal, 'VALIDATED or FAILED'));
+
+  // Produced ids are forgotten once the store shows them, or after a minute whatever happened.
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - 60_000;
+    for (const [id, at] of recentlyCreated) if (at < cutoff) recentlyCreated.delete(id);
+  }, 10_000);
+  sweeper.unref();
+  logger.debug({}, 'orders routes ready');
+  return {
+    router,
+    orderChanged(id, order) {
+      recentlyCreated.delete(id);
+      waiters.notify(id, order);
+    },
+  };
+}
