@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every Node process of the system: the services, the one-shot setup steps
+# of docker-compose.yml and the tools (populator, customers CLI). TypeScript runs through tsx
+# (there is no build step), so the image holds the sources and node_modules, and
+# docker-compose.yml picks each container's entry point with `command`:
+#
+#   docker run --rm order-ecosystem:local inventory-service/src/main.ts
+#   docker run --rm order-ecosystem:local docker/setup.ts --help
+
+FROM node:20-slim AS dependencies
+# better-sqlite3 compiles its native addon when no prebuilt binary fits the platform.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# Only the manifests first: this layer (and `npm ci`) is rebuilt when a dependency changes,
+# not on every source edit. Every workspace of package.json needs its package.json here.
+COPY package.json package-lock.json ./
+COPY platform/package.json platform/
+COPY avro/package.json avro/
+COPY streams/package.json streams/
+COPY infra/package.json infra/
+COPY infra/connectors/package.json infra/connectors/
+COPY orders-service/package.json orders-service/
+COPY inventory-service/package.json inventory-service/
+COPY fraud-service/package.json fraud-service/
+COPY order-details-service/package.json order-details-service/
+COPY validation-aggregator/package.json validation-aggregator/
+COPY order-enrichment/package.json order-enrichment/
+COPY email-service/package.json email-service/
+COPY populator/package.json populator/
+# Development dependencies included: tsx runs the TypeScript at run time.
+RUN npm ci --no-audit --no-fund
+
+FROM node:20-slim
+WORKDIR /app
+# node_modules (with the workspace links and any nested node_modules), then the sources.
+COPY --from=dependencies /app ./
+COPY . .
+# What the processes write: the streams state (`.local/state/<service>-<instance>` under the
+# working directory), the email outbox and the customers database, whose folder is shared
+# with the Connect worker (another user), hence world-writable.
+RUN mkdir -p .local/state /var/lib/order-ecosystem/outbox /data \
+ && chown -R node:node .local /var/lib/order-ecosystem \
+ && chmod 0777 /data
+USER node
+# orders-service, order-enrichment, then inventory, fraud, order-details, validation-aggregator,
+# email-service, customers-source, orders-sink (scripts/services.ts).
+EXPOSE 8000 8010 8101 8102 8103 8104 8105 8106 8107
+ENTRYPOINT ["node", "--import", "tsx"]
+CMD ["orders-service/src/main.ts"]

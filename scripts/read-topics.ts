@@ -1,0 +1,132 @@
+/**
+ * The last records of every topic, decoded: keys by their real type, Avro values through the
+ * schema registry, stock as numbers; then the fraud view of order-enrichment.
+ *
+ *   npm run read-topics -- --last 5          # readable table
+ *   npm run read-topics -- --json            # one JSON object per record
+ */
+import { Command } from 'commander';
+import { createSchemaRegistry, fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
+import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
+import { TopicRangeReader, type ReadRange } from '@ecosystem/streams';
+import type { KafkaMessage } from 'kafkajs';
+
+const options = new Command()
+  .name('npm run read-topics --')
+  .description('Prints the last records of every topic (or the ones named), decoded.')
+  .option('--last <count>', 'records per topic', '5')
+  .option('--topics <names>', 'comma-separated topic names (default: the topics of the system and the internal topics of its services)')
+  .option('--all', 'every topic of the cluster')
+  .option('--json', 'print JSON lines instead of a table')
+  .option('--enrichment-url <url>', 'order-enrichment service for the fraud view', process.env.ENRICHMENT_URL ?? 'http://127.0.0.1:8010')
+  .parse()
+  .opts<{ last: string; topics?: string; all?: boolean; json?: boolean; enrichmentUrl: string }>();
+
+const config = loadInfrastructureConfig();
+const logger = createLogger('read-topics', 'silent');
+const kafka = createKafka({ clientId: 'read-topics', brokers: config.KAFKA_BROKERS, logger });
+const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
+const serdes = topicSerdes(registry, { prefix: config.TOPIC_PREFIX });
+const known = new Map(Object.values(Topics).map((name) => [serdes[name as TopicName].topic, serdes[name as TopicName]]));
+const last = Number(options.last);
+
+interface Row {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: unknown;
+  value: unknown;
+}
+
+/** Bytes of an unknown topic: a Confluent-framed Avro value, UTF-8 text, or hex. */
+async function decodeUnknown(bytes: Buffer | null): Promise<unknown> {
+  if (bytes === null) return null;
+  if (bytes.length > 5 && bytes[0] === 0) {
+    try {
+      const { schemaId, body } = unframe(bytes);
+      return (await fetchWriterType(registry, schemaId)).fromBuffer(body) as unknown;
+    } catch {
+      // Not Avro after all: fall through.
+    }
+  }
+  const text = bytes.toString('utf8');
+  if (!text.includes('\uFFFD') && /^[\x20-\x7E\s]*$/.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return `0x${bytes.toString('hex')}`;
+}
+
+async function decode(topic: string, message: KafkaMessage): Promise<{ key: unknown; value: unknown }> {
+  const topicSerde = known.get(topic);
+  try {
+    if (topicSerde) {
+      return {
+        key: message.key === null ? null : topicSerde.key.deserialize(message.key),
+        value: message.value === null ? null : await topicSerde.value.deserialize(message.value),
+      };
+    }
+  } catch (error) {
+    return { key: await decodeUnknown(message.key), value: `undecodable: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { key: await decodeUnknown(message.key), value: await decodeUnknown(message.value) };
+}
+
+async function main(): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const existing = (await admin.listTopics()).filter((topic) => !topic.startsWith('__')).sort();
+  const services = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator', 'order-enrichment', 'email-service', 'customers-source', 'orders-sink'];
+  const ours = (topic: string) => known.has(topic) || services.some((service) => topic.startsWith(`${config.TOPIC_PREFIX}${service}-`) || topic === `${config.TOPIC_PREFIX}${service}.dlq`);
+  const wanted = options.topics ? options.topics.split(',').map((topic) => topic.trim()) : existing.filter((topic) => options.all || ours(topic));
+  const missing = wanted.filter((topic) => !existing.includes(topic));
+  if (missing.length > 0) console.error(`no such topics: ${missing.join(', ')}`);
+  const topics = wanted.filter((topic) => existing.includes(topic));
+  const ranges: ReadRange[] = [];
+  for (const topic of topics) {
+    for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+      ranges.push({ topic, partition, from: Math.max(Number(low), Number(high) - last), to: Number(high) });
+    }
+  }
+  await admin.disconnect();
+
+  const rows: Row[] = [];
+  const reader = new TopicRangeReader({
+    kafka,
+    logger,
+    groupId: `read-topics-${process.pid}-${Date.now()}`,
+    ranges,
+    follow: false,
+    apply: async (topic, partition, messages) => {
+      for (const message of messages) rows.push({ topic, partition, offset: message.offset, timestamp: new Date(Number(message.timestamp)).toISOString(), ...(await decode(topic, message)) });
+    },
+  });
+  await reader.start();
+  await reader.caughtUp;
+  await reader.stop();
+
+  // Per topic, the newest records over all partitions.
+  const byTopic = new Map<string, Row[]>();
+  for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+  for (const topic of topics) {
+    const newest = (byTopic.get(topic) ?? []).sort((left, right) => left.timestamp.localeCompare(right.timestamp)).slice(-last);
+    if (options.json) {
+      for (const row of newest) console.log(JSON.stringify(row));
+      continue;
+    }
+    console.log(`\n${topic} (${newest.length === 0 ? 'empty' : `last ${newest.length}`})`);
+    for (const row of newest) {
+      console.log(`  p${row.partition}@${row.offset.padEnd(6)} ${row.timestamp.slice(11, 23)}  ${JSON.stringify(row.key)}  ${JSON.stringify(row.value)?.slice(0, 160)}`);
+    }
+  }
+
+  const fraud = await fetch(`${options.enrichmentUrl}/fraud?limit=${last}`).then((response) => (response.ok ? response.json() : undefined)).catch(() => undefined);
+  if (options.json) console.log(JSON.stringify({ view: 'fraud', rows: fraud ?? null }));
+  else console.log(`\nfraud view (${options.enrichmentUrl}/fraud): ${fraud === undefined ? 'not available (is order-enrichment running?)' : JSON.stringify(fraud)}`);
+}
+
+await main();

@@ -1,0 +1,108 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command } from 'commander';
+import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
+import { down, InfraError, localPaths, status, up, type ServerName } from '@ecosystem/infra';
+import { createKafka, createLogger, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
+import { allServices, Supervisor, systemPidFile } from './services.ts';
+import { SystemSummary } from './summary.ts';
+
+const options = new Command()
+  .name('npm start --')
+  .description(
+    'Runs the whole system: starts Kafka, the schema registry and Elasticsearch (fetched through Maven the first time), creates the topics, registers the schemas, runs every service and the populator, and shows a live summary. Ctrl-C (or `npm run stop`) stops everything it started.',
+  )
+  .option('--infra-only', 'only start the infrastructure, topics and schemas, then exit')
+  .option('--no-populator', 'do not generate orders')
+  .option('--rate <perSecond>', 'orders per second the populator posts', '1')
+  .option('--duration <seconds>', 'stop the populator after this long')
+  .option('--logs', 'stream the services\' logs instead of the summary screen')
+  .option('--keep-infra', 'leave Kafka, the registry and Elasticsearch running on exit')
+  .parse()
+  .opts<{ infraOnly?: boolean; populator: boolean; rate: string; duration?: string; logs?: boolean; keepInfra?: boolean }>();
+
+const config = loadInfrastructureConfig();
+const logger = createLogger('start', 'warn');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  console.log('Starting Kafka, the schema registry and Elasticsearch...');
+  const before = await status();
+  await up(undefined, (line) => console.log(`  ${line}`));
+  const startedServers = before.filter((server) => server.mode === 'local' && server.state !== 'healthy').map((server) => server.name);
+
+  const kafka = createKafka({ clientId: 'start', brokers: config.KAFKA_BROKERS, logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  const created = await ensureTopics(admin, systemTopics, { logger, prefix: config.TOPIC_PREFIX });
+  await admin.disconnect();
+  console.log(`Topics: ${systemTopics.length} declared, ${created.length} created now.`);
+  const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
+  const subjects = await registerTopicSchemas(registry, { prefix: config.TOPIC_PREFIX });
+  console.log(`Schemas: ${Object.keys(subjects).length} subjects registered.`);
+  console.log(`Infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  if (options.infraOnly) {
+    console.log('Stop it with `npm run infra -- down`.');
+    return;
+  }
+
+  const interactive = Boolean(process.stdout.isTTY) && !options.logs;
+  const supervisor = new Supervisor({ echo: !interactive });
+  allServices.forEach((service, index) => supervisor.start(service, index));
+  await mkdir(localPaths.run, { recursive: true });
+  await writeFile(systemPidFile, JSON.stringify({ pid: process.pid, startedServers, services: allServices }));
+  console.log(`\nServices starting (logs in ${path.relative(process.cwd(), localPaths.logs)}/). Try:`);
+  console.log(`  curl -s -XPOST localhost:8000/v1/orders -H 'content-type: application/json' -d '{"customerId":1,"product":"JUMPERS","quantity":1,"price":10}'`);
+  console.log(`  curl -s localhost:8000/v1/orders/<id>/validated`);
+
+  const summary = new SystemSummary(kafka, topicSerdes(registry, { prefix: config.TOPIC_PREFIX }), {
+    services: allServices,
+    elasticsearch: config.ELASTICSEARCH_URL,
+    ordersIndex: topicSerdes(registry, { prefix: config.TOPIC_PREFIX })[Topics.orders].topic.toLowerCase(),
+  });
+  supervisor.onWarning = (line) => summary.warnings.push(line);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping the services...');
+    await summary.stop();
+    await supervisor.stopAll();
+    if (startedServers.length > 0 && !options.keepInfra) {
+      console.log('stopping the infrastructure this run started...');
+      await down(startedServers as ServerName[], (line) => console.log(`  ${line}`));
+    }
+    await rm(systemPidFile, { force: true });
+    console.log('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  if (options.populator) {
+    await waitUntilReady('http://127.0.0.1:8000/ready', 120_000);
+    if (stopping) return;
+    supervisor.runOnce('populator', ['populator/src/main.ts', '--rate', options.rate, ...(options.duration ? ['--duration', options.duration] : [])]);
+  }
+  await summary.start();
+}
+
+async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((response) => response.ok).catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  console.error(`${url} did not become ready within ${timeoutMs / 1000} s; see .local/logs/`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof InfraError) {
+    if (error.details) console.error(`\n${error.details}\n`);
+    console.error(`error: ${error.message}`);
+    if (error.fix) console.error(`fix: ${error.fix}`);
+  } else {
+    console.error(error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+import { Topics, type TopicSerdes } from '@ecosystem/avro';
+import type { Kafka } from 'kafkajs';
+
+interface Counters {
+  created: number;
+  validated: number;
+  failed: number;
+}
+
+/**
+ * The one-screen summary of `npm start`: order states seen on orders.v1 (counted from the
+ * moment the summary started), rates over the last 10 s, created -> final latency as seen
+ * on the topic, fraud flags, emails and Elasticsearch documents from the services' own
+ * endpoints. Refreshes in place on a terminal; prints a line every 10 s otherwise.
+ */
+export class SystemSummary {
+  private readonly totals: Counters = { created: 0, validated: 0, failed: 0 };
+  private readonly history: Array<{ at: number } & Counters> = [];
+  private readonly createdAt = new Map<string, number>();
+  private latencies: number[] = [];
+  private external: { fraud?: number; emails?: number; documents?: number; ready: Record<string, boolean> } = { ready: {} };
+  private timer: NodeJS.Timeout | undefined;
+  private consumer: ReturnType<Kafka['consumer']> | undefined;
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly serdes: TopicSerdes,
+    private readonly endpoints: { services: Array<{ name: string; port: number }>; elasticsearch: string; ordersIndex: string },
+  ) {}
+
+  async start(): Promise<void> {
+    const orders = this.serdes[Topics.orders];
+    this.consumer = this.kafka.consumer({ groupId: `summary-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: orders.topic, fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value || !message.key) return;
+        const order = await orders.value.deserialize(message.value).catch(() => undefined);
+        if (!order) return;
+        const now = Date.now();
+        if (order.state === 'CREATED') {
+          this.totals.created += 1;
+          this.createdAt.set(order.id, now);
+        } else if (order.state === 'VALIDATED' || order.state === 'FAILED') {
+          this.totals[order.state === 'VALIDATED' ? 'validated' : 'failed'] += 1;
+          const created = this.createdAt.get(order.id);
+          if (created !== undefined) {
+            this.latencies.push(now - created);
+            this.createdAt.delete(order.id);
+          }
+        }
+      },
+    });
+    const interactive = Boolean(process.stdout.isTTY);
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      ticks += 1;
+      void this.poll().then(() => {
+        this.history.push({ at: Date.now(), ...this.totals });
+        while (this.history.length > 11) this.history.shift();
+        if (interactive) process.stdout.write(`\u001b[H\u001b[2J${this.render()}\n`);
+        else if (ticks % 10 === 0) console.log(this.render().split('\n').slice(1, 4).join(' | '));
+      });
+    }, 1_000);
+  }
+
+  private async poll(): Promise<void> {
+    const json = async <T>(url: string): Promise<T | undefined> => {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(800) });
+        return response.ok ? ((await response.json()) as T) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const ready: Record<string, boolean> = {};
+    await Promise.all(this.endpoints.services.map(async ({ name, port }) => (ready[name] = (await json(`http://127.0.0.1:${port}/ready`)) !== undefined)));
+    const enrichment = this.endpoints.services.find((service) => service.name === 'order-enrichment');
+    const email = this.endpoints.services.find((service) => service.name === 'email-service');
+    const fraud = enrichment ? await json<unknown[]>(`http://127.0.0.1:${enrichment.port}/fraud?limit=1000`) : undefined;
+    const emails = email ? await json<{ sent: number }>(`http://127.0.0.1:${email.port}/v1/emails/count`) : undefined;
+    const documents = await json<{ count: number }>(`${this.endpoints.elasticsearch}/${this.endpoints.ordersIndex}/_count`);
+    this.external = { ready, ...(fraud ? { fraud: fraud.length } : {}), ...(emails ? { emails: emails.sent } : {}), ...(documents ? { documents: documents.count } : {}) };
+  }
+
+  render(): string {
+    const first = this.history[0];
+    const last = this.history[this.history.length - 1];
+    const seconds = first && last && last.at > first.at ? (last.at - first.at) / 1_000 : 0;
+    const rate = (key: keyof Counters) => (seconds > 0 && first && last ? ((last[key] - first[key]) / seconds).toFixed(1) : '-');
+    const sorted = [...this.latencies].sort((left, right) => left - right);
+    if (this.latencies.length > 5_000) this.latencies = this.latencies.slice(-5_000);
+    const percentile = (fraction: number) => (sorted.length ? `${sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]} ms` : '-');
+    const services = Object.entries(this.external.ready).map(([name, up]) => `${up ? '\u001b[32m●\u001b[0m' : '\u001b[31m○\u001b[0m'} ${name}`);
+    return [
+      `order ecosystem — ${new Date().toISOString().slice(11, 19)}   (Ctrl-C stops everything; logs in .local/logs/)`,
+      `orders   posted ${this.totals.created}   validated ${this.totals.validated}   failed ${this.totals.failed}`,
+      `per sec  posted ${rate('created')}   validated ${rate('validated')}   failed ${rate('failed')}`,
+      `latency  created -> final  p50 ${percentile(0.5)}   p99 ${percentile(0.99)}   (${sorted.length} orders)`,
+      `fraud flags ${this.external.fraud ?? '-'}   emails sent ${this.external.emails ?? '-'}   Elasticsearch documents ${this.external.documents ?? '-'}`,
+      '',
+      ...services,
+      ...(this.warnings.length ? ['', 'recent warnings:', ...this.warnings.slice(-5)] : []),
+    ].join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}
