@@ -1,0 +1,67 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Topics, type Customer, type Order } from '@ecosystem/avro';
+import { Partitioners, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMessage } from '../../email-service/test/support/smtp-sink.ts';
+import { TestSystem } from './system.ts';
+
+/** Without SMTP_URL the email service writes each email to a file a person can open. */
+let outbox: string;
+let system: TestSystem;
+let producer: Producer;
+
+beforeAll(async () => {
+  outbox = await mkdtemp(path.join(os.tmpdir(), 'e2e-outbox-'));
+  system = await TestSystem.start({ services: ['email-service'], environment: { SMTP_URL: '', OUTBOX_DIR: outbox, LOG_LEVEL: 'info' } });
+  producer = system.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  await producer.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await system?.stop();
+  if (outbox) await rm(outbox, { recursive: true, force: true });
+}, 60_000);
+
+const service = () => system.processes.find((process) => process.service === 'email-service')!;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('email-service without SMTP', () => {
+  it('writes the email of an order outcome to the outbox directory and logs it', async () => {
+    const customer: Customer = { id: 8, firstName: 'Alan', lastName: 'Turing', email: 'alan@example.com', address: 'Bletchley Park', level: 'silver' };
+    const customers = system.serdes[Topics.customers];
+    await producer.send({ topic: customers.topic, acks: -1, messages: [{ key: customers.key.serialize(customer.id), value: await customers.value.serialize(customer) }] });
+    await waitFor('the customer in the email service', async () => ((await fetch(`http://127.0.0.1:${service().port}/v1/customers/${customer.id}`)).ok ? true : undefined));
+
+    const orderId = `outbox-${Date.now().toString(36)}`;
+    const orders = system.serdes[Topics.orders];
+    const payments = system.serdes[Topics.payments];
+    const order = (state: Order['state']): Order => ({ id: orderId, customerId: customer.id, state, product: 'UNDERPANTS', quantity: 5, price: 3 });
+    await producer.send({ topic: orders.topic, acks: -1, messages: [{ key: orders.key.serialize(orderId), value: await orders.value.serialize(order('CREATED')) }] });
+    const payment = { id: `pay-${orderId}`, orderId, ccy: 'EUR', amount: 15 };
+    await producer.send({ topic: payments.topic, acks: -1, messages: [{ key: payments.key.serialize(payment.id), value: await payments.value.serialize(payment) }] });
+    await producer.send({ topic: orders.topic, acks: -1, messages: [{ key: orders.key.serialize(orderId), value: await orders.value.serialize(order('VALIDATED')) }] });
+
+    const file = `order-${orderId}.eml`;
+    await waitFor(`${file} in the outbox`, async () => ((await readdir(outbox)).includes(file) ? true : undefined));
+    expect(await readdir(outbox)).toEqual([file]);
+    const { headers, text } = parseMessage(await readFile(path.join(outbox, file), 'utf8'));
+    expect(headers.get('to')).toBe('alan@example.com');
+    expect(headers.get('subject')).toBe(`Your order ${orderId} confirmed (VALIDATED)`);
+    expect(text).toContain('Paid:      15.00 EUR');
+    await waitFor('the log line of the email', async () => (service().output.join('').includes('"msg":"email written to the outbox"') ? true : undefined), 10_000);
+    const counts = (await (await fetch(`http://127.0.0.1:${service().port}/v1/emails/count`)).json()) as Record<string, unknown>;
+    expect(counts).toMatchObject({ transport: 'outbox', destination: outbox, sent: 1 });
+  });
+});

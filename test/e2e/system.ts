@@ -1,0 +1,265 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
+import { createKafka, createLogger, ensureTopics, systemTopics } from '@ecosystem/platform';
+import { Kafka, logLevel, Partitioners, type KafkaMessage } from 'kafkajs';
+
+const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+
+/** A service folder of the repository with a `src/main.ts` entry point. */
+export type ServiceName = 'orders-service' | 'inventory-service' | 'fraud-service' | 'order-details-service' | 'validation-aggregator' | 'order-enrichment' | 'email-service';
+export const pipelineServices: ServiceName[] = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator'];
+
+export interface ServiceProcess {
+  service: ServiceName;
+  instance: number;
+  port: number;
+  child: ChildProcess;
+  output: string[];
+  /** Set when the test stopped it on purpose. */
+  stopped?: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * A complete copy of the order pipeline for one test: every service as its own process,
+ * on the real broker and registry, isolated from every other copy by a topic prefix (and so
+ * its own application ids, internal topics and subjects). `stop()` ends the processes and
+ * deletes the copy's topics.
+ */
+export class TestSystem {
+  readonly processes: ServiceProcess[] = [];
+  readonly kafka: Kafka;
+  readonly serdes: TopicSerdes;
+
+  private constructor(
+    readonly prefix: string,
+    private readonly stateDirectory: string,
+    private readonly environment: Record<string, string>,
+  ) {
+    this.kafka = new Kafka({ clientId: `${prefix}test`, brokers, logLevel: logLevel.NOTHING });
+    this.serdes = topicSerdes(createSchemaRegistry(registryUrl), { prefix });
+  }
+
+  static async start(options: { ordersInstances?: number; services?: ServiceName[]; environment?: Record<string, string> } = {}): Promise<TestSystem> {
+    const prefix = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}.`;
+    const system = new TestSystem(prefix, await mkdtemp(path.join(os.tmpdir(), 'e2e-state-')), options.environment ?? {});
+    const logger = createLogger('e2e', 'silent');
+    const admin = createKafka({ clientId: 'e2e-setup', brokers, logger }).admin();
+    await admin.connect();
+    await ensureTopics(admin, systemTopics, { prefix });
+    await admin.disconnect();
+    await registerTopicSchemas(createSchemaRegistry(registryUrl), { prefix });
+    const services = options.services ?? pipelineServices;
+    try {
+      await Promise.all(
+        services.flatMap((service) =>
+          Array.from({ length: service === 'orders-service' ? (options.ordersInstances ?? 1) : 1 }, (_, instance) => system.startService(service, instance)),
+        ),
+      );
+      await system.waitUntilReady();
+    } catch (error) {
+      // Never leave half a system running behind a failed start.
+      await system.stop();
+      throw error;
+    }
+    return system;
+  }
+
+  async startService(service: ServiceName, instance = 0): Promise<ServiceProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, service, 'src', 'main.ts')], {
+      cwd: repository,
+      env: {
+        ...process.env,
+        TOPIC_PREFIX: this.prefix,
+        APPLICATION_ID: `${this.prefix}${service}`,
+        STATE_DIR: path.join(this.stateDirectory, `${service}-${instance}`),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ADVERTISED_ENDPOINT: `127.0.0.1:${port}`,
+        LOG_LEVEL: 'warn',
+        SESSION_TIMEOUT_MS: '6000',
+        ...this.environment,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    const keep = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (output.length > 200) output.shift();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const started: ServiceProcess = { service, instance, port, child, output };
+    this.processes.push(started);
+    return started;
+  }
+
+  /** Kills a running service (SIGKILL by default: a crash) and waits until it is gone. */
+  async kill(service: ServiceName, signal: NodeJS.Signals = 'SIGKILL', instance = 0): Promise<void> {
+    const running = this.processes.find((process) => process.service === service && process.instance === instance && !process.stopped);
+    if (!running) throw new Error(`${service} #${instance} is not running`);
+    running.stopped = true;
+    const exited = new Promise((resolve) => running.child.once('exit', resolve));
+    running.child.kill(signal);
+    await exited;
+  }
+
+  /** Starts a service again on its old state directory and waits until it is ready. */
+  async restart(service: ServiceName, instance = 0): Promise<void> {
+    await this.startService(service, instance);
+    await this.waitUntilReady();
+  }
+
+  /** Every running service answers 200 on /ready. */
+  async waitUntilReady(timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const process of this.processes.filter((candidate) => !candidate.stopped)) {
+      for (;;) {
+        if (process.child.exitCode !== null) throw new Error(`${process.service} exited with ${process.child.exitCode}:\n${process.output.join('').slice(-3_000)}`);
+        const ready = await fetch(`http://127.0.0.1:${process.port}/ready`).then((response) => response.ok).catch(() => false);
+        if (ready) break;
+        if (Date.now() > deadline) throw new Error(`${process.service} not ready after ${timeoutMs} ms:\n${process.output.join('').slice(-3_000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  ordersUrl(instance = 0): string {
+    const orders = this.processes.filter((process) => process.service === 'orders-service' && !process.stopped && process.child.exitCode === null);
+    const chosen = orders.find((process) => process.instance === instance) ?? orders[0];
+    if (!chosen) throw new Error('no orders-service is running');
+    return `http://127.0.0.1:${chosen.port}`;
+  }
+
+  async postOrder(order: Record<string, unknown>, instance = 0): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${this.ordersUrl(instance)}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async getOrder(id: string, options: { validated?: boolean; timeoutMs?: number; instance?: number } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const suffix = options.validated ? '/validated' : '';
+    const response = await fetch(`${this.ordersUrl(options.instance)}/v1/orders/${encodeURIComponent(id)}${suffix}?timeout=${options.timeoutMs ?? 20_000}`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async putStock(stock: Record<string, number>): Promise<void> {
+    const serdes = this.serdes[Topics.warehouseInventory];
+    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: serdes.topic, acks: -1, messages: Object.entries(stock).map(([product, count]) => ({ key: serdes.key.serialize(product), value: serdes.value.serialize(count) })) });
+    await producer.disconnect();
+    // Orders posted next must see this stock: wait until the inventory service has it.
+    const inventory = this.processes.find((process) => process.service === 'inventory-service');
+    if (!inventory) return;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const rows = (await (await fetch(`http://127.0.0.1:${inventory.port}/v1/stock`)).json()) as Array<{ product: string; stock: number }>;
+      if (Object.entries(stock).every(([product, count]) => rows.find((row) => row.product === product)?.stock === count)) return;
+      if (Date.now() > deadline) throw new Error(`the inventory service did not take the stock ${JSON.stringify(stock)}: ${JSON.stringify(rows)}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Reads a topic of this system from the beginning until `done`, decoding values. */
+  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V }>> {
+    const consumer = this.kafka.consumer({ groupId: `${this.prefix}reader-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
+    const records: Array<{ key: string; value: V }> = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${records.length} records seen`)), timeoutMs);
+        if (done(records)) {
+          clearTimeout(timer);
+          resolve();
+        }
+        void consumer.run({
+          eachMessage: async ({ message }: { message: KafkaMessage }) => {
+            if (!message.key || !message.value) return;
+            // A record that does not decode (a poison record a test wrote) is not one of ours: skip it
+            // rather than let the consumer retry it forever.
+            const value = await Promise.resolve()
+              .then(() => decode(message.value!))
+              .catch(() => undefined);
+            if (value === undefined) return;
+            records.push({ key: message.key.toString(), value });
+            if (done(records)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return records;
+  }
+
+  /** Validation results of the given orders, once there are `perOrder` of each. */
+  async validations(orderIds: string[], perOrder = 3): Promise<Map<string, OrderValidation[]>> {
+    const wanted = new Set(orderIds);
+    const serdes = this.serdes[Topics.orderValidations];
+    const records = await this.read(serdes.topic, (value) => serdes.value.deserialize(value), (seen) => {
+      const counts = new Map<string, number>();
+      for (const { key } of seen) if (wanted.has(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
+      return orderIds.every((id) => (counts.get(id) ?? 0) >= perOrder);
+    });
+    const byOrder = new Map<string, OrderValidation[]>();
+    for (const { key, value } of records) if (wanted.has(key)) byOrder.set(key, [...(byOrder.get(key) ?? []), value]);
+    return byOrder;
+  }
+
+  /** Every record of orders.v1 for the given orders, once each has a final state. */
+  async orderHistory(orderIds: string[]): Promise<Map<string, Order[]>> {
+    const wanted = new Set(orderIds);
+    const serdes = this.serdes[Topics.orders];
+    const records = await this.read(serdes.topic, (value) => serdes.value.deserialize(value), (seen) => {
+      const final = new Set(seen.filter(({ key, value }) => wanted.has(key) && value.state !== 'CREATED').map(({ key }) => key));
+      return orderIds.every((id) => final.has(id));
+    });
+    const byOrder = new Map<string, Order[]>();
+    for (const { key, value } of records) if (wanted.has(key)) byOrder.set(key, [...(byOrder.get(key) ?? []), value]);
+    return byOrder;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            child.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(this.prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+    await rm(this.stateDirectory, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * The system the way the README runs it: `npm start` (with the populator), then requests as
+ * a user would send them with curl, then Ctrl-C. Isolated from other tests by a topic
+ * prefix; it uses the fixed ports of the README, so nothing else may listen on 8000-8107.
+ */
+const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const prefix = `whole-${Date.now().toString(36)}.`;
+let system: ChildProcess | undefined;
+const output: string[] = [];
+
+afterAll(async () => {
+  // Whatever happened, leave nothing running.
+  for (const pid of await processesOfThisRun()) process.kill(pid, 'SIGKILL');
+});
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.join('').slice(-4_000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const json = async <T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(40_000) });
+  return { status: response.status, body: (await response.json()) as T };
+};
+
+/** Processes of this run: their environment carries our topic prefix. */
+async function processesOfThisRun(): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environment = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environment.includes(`TOPIC_PREFIX=${prefix}`)) found.push(Number(entry));
+  }
+  return found;
+}
+
+describe('npm start, as the README says', () => {
+  it('brings every service up, validates and fails orders, flags fraud, mails and indexes, and stops cleanly', async () => {
+    const outbox = await mkdtemp(path.join(os.tmpdir(), 'whole-outbox-'));
+    system = spawn('npm', ['start', '--', '--rate', '5'], {
+      cwd: repository,
+      env: { ...process.env, TOPIC_PREFIX: prefix, OUTBOX_DIR: outbox, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so that Ctrl-C can be sent the way a terminal sends it: to the whole group.
+      detached: true,
+    });
+    const keep = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (output.length > 400) output.shift();
+    };
+    system.stdout!.on('data', keep);
+    system.stderr!.on('data', keep);
+
+    await eventually(async () => ((await fetch('http://127.0.0.1:8000/ready')).ok ? true : undefined), 150_000, 'the orders service');
+
+    // A user's orders, with curl-like calls: one with stock, one that breaks the order-details rules.
+    const good = await json<{ id: string }>('http://127.0.0.1:8000/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 5, product: 'JUMPERS', quantity: 1, price: 3 }) });
+    expect(good.status).toBe(201);
+    const bad = await json<{ id: string }>('http://127.0.0.1:8000/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 6, product: 'JUMPERS', quantity: -1, price: 3 }) });
+    expect(bad.status).toBe(201);
+    // The populator puts stock first; the first order may have raced it, so judge orders placed after stock exists.
+    expect((await json<{ state: string }>(`http://127.0.0.1:8000/v1/orders/${bad.body.id}/validated?timeout=30000`)).body.state).toBe('FAILED');
+    const validated = await eventually(async () => {
+      const order = await json<{ id: string }>('http://127.0.0.1:8000/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 7, product: 'UNDERPANTS', quantity: 1, price: 2 }) });
+      const final = await json<{ state: string }>(`http://127.0.0.1:8000/v1/orders/${order.body.id}/validated?timeout=30000`);
+      return final.body.state === 'VALIDATED' ? order.body.id : undefined;
+    }, 90_000, 'a VALIDATED order');
+    expect(validated).toBeTruthy();
+
+    // The populator's load makes customers place more than two orders in 30 s.
+    const fraud = await eventually(async () => {
+      const rows = (await json<unknown[]>('http://127.0.0.1:8010/fraud?limit=10')).body;
+      return rows.length > 0 ? rows : undefined;
+    }, 90_000, 'fraud flags');
+    expect(fraud.length).toBeGreaterThan(0);
+    const emails = await eventually(async () => {
+      const files = (await readdir(outbox)).filter((file) => file.endsWith('.eml'));
+      return files.length > 0 ? files : undefined;
+    }, 90_000, 'emails in the outbox');
+    expect(emails.length).toBeGreaterThan(0);
+    const documents = await eventually(async () => {
+      const count = (await json<{ count: number }>(`http://127.0.0.1:9200/${prefix}orders.v1/_count`)).body.count;
+      return count > 0 ? count : undefined;
+    }, 90_000, 'documents in Elasticsearch');
+    expect(documents).toBeGreaterThan(0);
+    expect(await processesOfThisRun()).not.toHaveLength(0);
+
+    // read-topics shows every topic of the running system, decoded.
+    const printed = await new Promise<string>((resolve, reject) => {
+      const reader = spawn('npm', ['run', '-s', 'read-topics', '--', '--last', '2', '--json'], { cwd: repository, env: { ...process.env, TOPIC_PREFIX: prefix } });
+      let text = '';
+      reader.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      reader.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`read-topics exited with ${code}`))));
+    });
+    const records = printed.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { topic?: string; key?: unknown; value?: unknown; view?: string; rows?: unknown[] });
+    for (const topic of ['orders.v1', 'order-validations.v1', 'warehouse-inventory.v1', 'payments.v1', 'customers', 'orders-enriched.v1']) {
+      const record = records.find((candidate) => candidate.topic === `${prefix}${topic}`);
+      expect(record, topic).toBeDefined();
+      expect(typeof record!.value, topic).not.toBe('string');
+    }
+    expect(records.find((record) => record.topic === `${prefix}customers`)!.key).toEqual(expect.any(Number));
+    expect(records.find((record) => record.view === 'fraud')!.rows).not.toHaveLength(0);
+
+    // Ctrl-C.
+    const exited = new Promise<number | null>((resolve) => system!.once('exit', (code) => resolve(code)));
+    process.kill(-system.pid!, 'SIGINT');
+    await exited;
+    await eventually(async () => ((await processesOfThisRun()).length === 0 ? true : undefined), 60_000, 'every process of the run to exit');
+  }, 400_000);
+});
