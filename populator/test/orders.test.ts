@@ -13,9 +13,13 @@ describe('generated orders', () => {
     expect(order).toEqual({ customerId: 5, product: 'STOCKINGS', quantity: 2, price: 5.5 });
   });
 
-  it('makes a share of big spenders', () => {
+  it('gives every big-spender order to the last customer, and none of the others', () => {
     const big = generateOrder({ ...defaultMix, bigSpenderShare: 1 }, sequence([0.1, 0.1, 0.5, 0.5, 0.5]));
     expect(big.price).toBeGreaterThanOrEqual(1_000);
+    expect(big.customerId).toBe(9);
+    const everyday = Array.from({ length: 200 }, (_, index) => generateOrder({ ...defaultMix, bigSpenderShare: 0 }, sequence([0.5, index / 200, 0.3, 0.3, 0.3])));
+    expect(new Set(everyday.map((order) => order.customerId))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(Math.max(...everyday.map((order) => order.price))).toBeLessThan(10);
   });
 
   it('parses customer ranges and lists, and refuses nonsense', () => {

@@ -14,6 +14,7 @@ const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 const prefix = `whole-${Date.now().toString(36)}.`;
 let system: ChildProcess | undefined;
 const output: string[] = [];
+const startedAt = new Date().toISOString();
 
 afterAll(async () => {
   // Whatever happened, leave nothing running.
@@ -25,7 +26,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.join('').slice(-4_000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.join('').slice(-4_000)}\n${await serviceProblems()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -34,6 +35,20 @@ const json = async <T>(url: string, init?: RequestInit): Promise<{ status: numbe
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(40_000) });
   return { status: response.status, body: (await response.json()) as T };
 };
+
+/** Warnings and errors each service logged during this run (the supervisor keeps every service's log in .local/logs). */
+async function serviceProblems(): Promise<string> {
+  const logs = path.join(repository, '.local', 'logs');
+  const lines: string[] = [];
+  for (const file of (await readdir(logs).catch(() => [])).filter((name) => name.endsWith('-service.log') || /^(validation-aggregator|order-enrichment|customers-source|orders-sink)\.log$/.test(name))) {
+    const problems = (await readFile(path.join(logs, file), 'utf8'))
+      .split('\n')
+      .filter((line) => /"level":"(warn|error|fatal)"/.test(line) && !line.includes('coordinator is loading'))
+      .filter((line) => (/"time":"([^"]+)"/.exec(line)?.[1] ?? '') >= startedAt);
+    lines.push(`--- ${file}: ${problems.length} problems, last ones:`, ...problems.slice(-6).map((line) => line.slice(0, 400)));
+  }
+  return lines.join('\n');
+}
 
 /** Processes of this run: their environment carries our topic prefix. */
 async function processesOfThisRun(): Promise<number[]> {
