@@ -200,7 +200,7 @@ export class KafkaStreams {
     const partitions = this.sourceTopics(runner.subtopology).map((topic) => ({ topic, partitions: [runner.partition] }));
     this.consumer?.pause(partitions);
     await runner.close(false);
-    if (!fenced && this.currentState !== 'pending-shutdown' && this.currentState !== 'not-running') this.startTask(runner.subtopology, runner.partition, this.joinGeneration);
+    if (!fenced && !this.stopping) this.startTask(runner.subtopology, runner.partition);
   }
 
   private onAssignment(assignment: Record<string, number[]>): void {
@@ -222,13 +222,13 @@ export class KafkaStreams {
       void runner.close(true);
     }
     for (const [id, { subtopology, partition }] of assigned) {
-      if (!this.runners.has(id) && !this.initializing.has(id)) this.startTask(subtopology, partition, generation);
+      if (!this.runners.has(id) && !this.initializing.has(id)) this.startTask(subtopology, partition);
     }
     this.logger.info({ application: this.applicationId, tasks: [...assigned.keys()] }, 'tasks assigned');
     void this.settle(generation, [...assigned.keys()]);
   }
 
-  private startTask(subtopology: Subtopology, partition: number, generation: number): void {
+  private startTask(subtopology: Subtopology, partition: number): void {
     const runner = new TaskRunner(
       {
         applicationId: this.applicationId,
@@ -251,28 +251,37 @@ export class KafkaStreams {
     const topics = this.sourceTopics(subtopology).map((topic) => ({ topic, partitions: [partition] }));
     // Nothing of this task is processed until it has fenced, restored and sought.
     this.consumer?.pause(topics);
-    const initialization = (async () => {
-      try {
-        const seeks = await runner.initialize();
-        if (!this.latestAssignment.has(runner.id) || this.currentState === 'pending-shutdown') {
-          // A rebalance took the task away while it was starting.
-          await runner.close(false);
-          return;
-        }
-        this.runners.set(runner.id, runner);
-        for (const seek of seeks) this.consumer?.seek(seek);
-        this.consumer?.resume(topics);
-      } catch (error) {
-        this.logger.error({ task: runner.id, error: error instanceof Error ? error.message : String(error) }, 'task failed to start; retrying');
-        await runner.close(false);
-        if (this.currentState === 'pending-shutdown' || this.currentState === 'not-running') return;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        if (this.joinGeneration === generation) this.startTask(subtopology, partition, generation);
-      } finally {
-        this.initializing.delete(runner.id);
-      }
-    })();
+    const initialization = this.initializeTask(runner, topics).finally(() => {
+      // A retry registers its own start under the same id: leave that one alone.
+      if (this.initializing.get(runner.id) === initialization) this.initializing.delete(runner.id);
+    });
     this.initializing.set(runner.id, initialization);
+  }
+
+  private get stopping(): boolean {
+    return this.currentState === 'pending-shutdown' || this.currentState === 'not-running';
+  }
+
+  private async initializeTask(runner: TaskRunner, topics: Array<{ topic: string; partitions: number[] }>): Promise<void> {
+    try {
+      const seeks = await runner.initialize();
+      if (!this.latestAssignment.has(runner.id) || this.stopping) {
+        // A rebalance took the task away while it was starting.
+        await runner.close(false);
+        return;
+      }
+      this.runners.set(runner.id, runner);
+      for (const seek of seeks) this.consumer?.seek(seek);
+      this.consumer?.resume(topics);
+    } catch (error) {
+      this.logger.error({ task: runner.id, error: error instanceof Error ? error.message : String(error) }, 'task failed to start; retrying');
+      await runner.close(false);
+      if (this.stopping) return;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Retry while the task is still ours, whatever rebalances happened meanwhile: a newer
+      // assignment that kept the task did not start it, since this start was still in flight.
+      if (this.latestAssignment.has(runner.id) && !this.runners.has(runner.id) && !this.stopping) this.startTask(runner.subtopology, runner.partition);
+    }
   }
 
   /** Waits for this generation's tasks and the owner map, then declares the instance running. */
