@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, StreamsBuilder, stringSerde } from '../src/index.ts';
+import { KafkaStreams, StreamsBuilder, stringSerde, type ReadOnlyKeyValueStore } from '../src/index.ts';
 import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
@@ -70,5 +70,45 @@ describe('dead-letter handling', () => {
       { key: 'garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), stage: 'deserialization', error: expect.stringMatching(/^deserialization failed: .*JSON/), topic: input, partition: '0', offset: '1' },
       { key: 'negative', value: Buffer.from('{"amount":-5}'), stage: 'processing', error: 'processing failed: negative amount -5', topic: input, partition: '0', offset: '3' },
     ]);
+  });
+
+  it('retries a global-table record that fails for a passing reason, and skips one that can never be read', async () => {
+    const kafka = testKafka();
+    const prices = unique('global-prices');
+    const input = unique('global-input');
+    const output = unique('global-output');
+    await createTopics(kafka, [{ name: prices, partitions: 1 }, { name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    // The registry being down looks like this to the runtime: a serde error marked transient.
+    let registryDownFor = 3;
+    const flakyAmountSerde = {
+      ...amountSerde,
+      deserialize: (bytes: Buffer) => {
+        if (bytes.toString().includes('"flaky"') && registryDownFor-- > 0) throw Object.assign(new Error('registry unavailable'), { transient: true });
+        return amountSerde.deserialize(bytes);
+      },
+    };
+    await produce(kafka, prices, [
+      { key: 'garbage', value: Buffer.from([0xde, 0xad]) },
+      { key: 'flaky', value: '{"amount":7,"note":"flaky"}' },
+      { key: 'plain', value: '{"amount":3}' },
+    ]);
+    const builder = new StreamsBuilder();
+    const table = builder.globalTable(prices, { key: stringSerde, value: flakyAmountSerde }, { storeName: 'prices' });
+    builder
+      .stream(input, { key: stringSerde, value: stringSerde })
+      .leftJoinGlobal(table, (_key, product) => product, (product, price: { amount: number } | undefined) => `${product}=${price?.amount ?? 'none'}`)
+      .to(output, { key: stringSerde, value: stringSerde });
+    const app = new KafkaStreams({ applicationId: unique('global-app'), topology: builder.build(), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'global-')) });
+    running.push(app);
+    await app.start();
+    await eventually(() => app.isReady, 'the app to be ready', 30_000);
+
+    expect(registryDownFor).toBeLessThan(0);
+    const store = app.globalStore<ReadOnlyKeyValueStore<string, { amount: number }>>('prices');
+    expect(await store.get('flaky')).toEqual({ amount: 7 });
+    expect(await store.get('garbage')).toBeUndefined();
+    await produce(kafka, input, [{ key: '1', value: 'flaky' }, { key: '2', value: 'plain' }, { key: '3', value: 'garbage' }]);
+    const joined = await consumeUntil(kafka, output, (records) => records.length >= 3);
+    expect(joined.map(({ message }) => message.value!.toString())).toEqual(['flaky=7', 'plain=3', 'garbage=none']);
   });
 });

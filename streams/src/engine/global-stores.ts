@@ -6,6 +6,7 @@ import type { StateStore } from '../stores/state-store.ts';
 import type { GlobalStoreDefinition } from '../topology.ts';
 import { ChangelogReader, type ReadRange } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
+import { isTransient } from './task-runner.ts';
 import { metaSublevel, nextOffsetOperation, openTaskDatabase, readNextOffset, type MetaSublevel } from './state-directory.ts';
 
 /**
@@ -18,6 +19,7 @@ export class GlobalStores {
   private database: LevelDatabase | undefined;
   private meta!: MetaSublevel;
   private reader: ChangelogReader | undefined;
+  private closing = false;
   private readonly open = new Map<string, { definition: GlobalStoreDefinition; store: OpenStore }>();
 
   constructor(
@@ -65,25 +67,46 @@ export class GlobalStores {
     const entry = this.open.get(topic)!;
     const { definition, store } = entry;
     let applied = 0;
+    let next: number | undefined;
     for (const message of messages) {
-      if (!message.key) continue;
-      try {
-        const key = await definition.serdes.key.deserialize(message.key);
-        const value = message.value === null ? null : await definition.serdes.value.deserialize(message.value);
-        const keyBytes = definition.store.keySerde.serialize(key);
-        store.bytes.put(keyBytes, value === null ? null : definition.store.valueSerde.serialize(value));
-        applied += 1;
-      } catch (error) {
-        this.options.logger.warn({ topic, partition, offset: message.offset, error: String(error) }, 'global table skipped a record it cannot read');
-      }
+      const outcome = message.key ? await this.applyRecord(definition, store, topic, partition, message) : 'skipped';
+      // Closing while a server is down: keep the position before this record, so it is read again.
+      if (outcome === 'closing') break;
+      if (outcome === 'applied') applied += 1;
+      next = Number(message.offset) + 1;
     }
-    const next = Number(messages[messages.length - 1]!.offset) + 1;
+    if (next === undefined) return applied;
     await this.database!.batch([...store.bytes.flushOperations(), nextOffsetOperation(this.meta, `${definition.store.name}:${partition}`, next)] as never);
     store.bytes.clearBuffer();
     return applied;
   }
 
+  /**
+   * A record that can never be read (garbage bytes, an unknown schema) is logged and skipped,
+   * as Kafka Streams does for global tables; one that fails for a passing reason (the schema
+   * registry is down) is retried, since skipping it would lose a row of the table for good.
+   */
+  private async applyRecord(definition: GlobalStoreDefinition, store: OpenStore, topic: string, partition: number, message: KafkaMessage): Promise<'applied' | 'skipped' | 'closing'> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        const key = await definition.serdes.key.deserialize(message.key!);
+        const value = message.value === null ? null : await definition.serdes.value.deserialize(message.value);
+        store.bytes.put(definition.store.keySerde.serialize(key), value === null ? null : definition.store.valueSerde.serialize(value));
+        return 'applied';
+      } catch (error) {
+        if (!isTransient(error)) {
+          this.options.logger.warn({ topic, partition, offset: message.offset, error: String(error) }, 'global table skipped a record it cannot read');
+          return 'skipped';
+        }
+        if (this.closing) return 'closing';
+        this.options.logger.warn({ topic, partition, offset: message.offset, error: String(error) }, 'global table cannot read a record yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.reader?.stop().catch(() => undefined);
     await this.database?.close().catch(() => undefined);
   }

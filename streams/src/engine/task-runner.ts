@@ -57,7 +57,8 @@ function isFencing(error: unknown): boolean {
   return false;
 }
 
-function isTransient(error: unknown): boolean {
+/** Whether a failure passes by itself (a server that is down), as serdes mark theirs. */
+export function isTransient(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
 }
 
