@@ -30,6 +30,7 @@ COPY validation-aggregator/package.json validation-aggregator/
 COPY order-enrichment/package.json order-enrichment/
 COPY email-service/package.json email-service/
 COPY populator/package.json populator/
+COPY dashboard/package.json dashboard/
 # Development dependencies included: tsx runs the TypeScript at run time.
 RUN npm ci --no-audit --no-fund
 
@@ -38,6 +39,8 @@ WORKDIR /app
 # node_modules (with the workspace links and any nested node_modules), then the sources.
 COPY --from=dependencies /app ./
 COPY . .
+# The dashboard's page, built now: the service would build it on start, but cannot write here as `node`.
+RUN npm run build -w @ecosystem/dashboard
 # What the processes write: the streams state (`.local/state/<service>-<instance>` under the
 # working directory), the email outbox and the customers database, whose folder is shared
 # with the Connect worker (another user), hence world-writable.
@@ -46,7 +49,7 @@ RUN mkdir -p .local/state /var/lib/order-ecosystem/outbox /data \
  && chmod 0777 /data
 USER node
 # orders-service, order-enrichment, then inventory, fraud, order-details, validation-aggregator,
-# email-service, customers-source, orders-sink (scripts/services.ts).
-EXPOSE 8000 8010 8101 8102 8103 8104 8105 8106 8107
+# email-service, customers-source, orders-sink, dashboard (scripts/services.ts).
+EXPOSE 8000 8010 8101 8102 8103 8104 8105 8106 8107 8090
 ENTRYPOINT ["node", "--import", "tsx"]
 CMD ["orders-service/src/main.ts"]

@@ -26,6 +26,7 @@ export const allServices: ServiceSpec[] = [
   { name: 'email-service', port: 8105 },
   { name: 'customers-source', port: 8106, entry: 'infra/connectors/src/customers-source-main.ts' },
   { name: 'orders-sink', port: 8107, entry: 'infra/connectors/src/orders-sink-main.ts' },
+  { name: 'dashboard', port: 8090 },
 ];
 
 /** Written by `npm start` while it runs: its pid and what it started, for `npm run stop` and `npm run status`. */

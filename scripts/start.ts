@@ -22,6 +22,7 @@ const options = new Command()
   .opts<{ infraOnly?: boolean; populator: boolean; rate: string; duration?: string; logs?: boolean; keepInfra?: boolean }>();
 
 const config = loadInfrastructureConfig();
+const dashboardPort = allServices.find((service) => service.name === 'dashboard')?.port;
 const logger = createLogger('start', 'warn');
 
 async function main(): Promise<void> {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   console.log(`\nServices starting (logs in ${path.relative(process.cwd(), localPaths.logs)}/). Try:`);
   console.log(`  curl -s -XPOST localhost:8000/v1/orders -H 'content-type: application/json' -d '{"customerId":1,"product":"JUMPERS","quantity":1,"price":10}'`);
   console.log(`  curl -s localhost:8000/v1/orders/<id>/validated`);
+  console.log(`Live dashboard: http://localhost:${dashboardPort}`);
 
   const summary = new SystemSummary(kafka, topicSerdes(registry, { prefix: config.TOPIC_PREFIX }), {
     services: allServices,

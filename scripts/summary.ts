@@ -94,8 +94,9 @@ export class SystemSummary {
     if (this.latencies.length > 5_000) this.latencies = this.latencies.slice(-5_000);
     const percentile = (fraction: number) => (sorted.length ? `${sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]} ms` : '-');
     const services = Object.entries(this.external.ready).map(([name, up]) => `${up ? '\u001b[32m●\u001b[0m' : '\u001b[31m○\u001b[0m'} ${name}`);
+    const dashboard = this.endpoints.services.find((service) => service.name === 'dashboard');
     return [
-      `order ecosystem — ${new Date().toISOString().slice(11, 19)}   (Ctrl-C stops everything; logs in .local/logs/)`,
+      `order ecosystem — ${new Date().toISOString().slice(11, 19)}   (Ctrl-C stops everything; logs in .local/logs/)${dashboard ? `   live dashboard: http://localhost:${dashboard.port}` : ''}`,
       `orders   posted ${this.totals.created}   validated ${this.totals.validated}   failed ${this.totals.failed}`,
       `per sec  posted ${rate('created')}   validated ${rate('validated')}   failed ${rate('failed')}`,
       `latency  created -> final  p50 ${percentile(0.5)}   p99 ${percentile(0.99)}   (${sorted.length} orders)`,

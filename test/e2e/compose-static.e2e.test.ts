@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { infrastructureConfig, loadConfig, streamsConfig } from '@ecosystem/platform';
+import { dashboardConfig } from '../../dashboard/src/config.ts';
 import { emailConfig } from '../../email-service/src/config.ts';
 import { fraudConfig } from '../../fraud-service/src/config.ts';
 import { connectorFiles, readConnectorDefinition } from '../../infra/connectors/src/connect-configs.ts';
@@ -50,6 +51,7 @@ const configShapes: Record<string, z.ZodRawShape> = {
   'order-enrichment': orderEnrichmentConfig,
   'email-service': emailConfig,
   'fraud-service': fraudConfig,
+  dashboard: dashboardConfig,
 };
 
 const builtServices = services.filter(([, service]) => service.build !== undefined);

@@ -9,11 +9,11 @@ import { createKafka, createLogger, ensureTopics, systemTopics } from '@ecosyste
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from 'kafkajs';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const sharedBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 
 /** A service folder of the repository with a `src/main.ts` entry point. */
-export type ServiceName = 'orders-service' | 'inventory-service' | 'fraud-service' | 'order-details-service' | 'validation-aggregator' | 'order-enrichment' | 'email-service';
+export type ServiceName = 'orders-service' | 'inventory-service' | 'fraud-service' | 'order-details-service' | 'validation-aggregator' | 'order-enrichment' | 'email-service' | 'dashboard';
 export const pipelineServices: ServiceName[] = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator'];
 
 export interface ServiceProcess {
@@ -51,14 +51,17 @@ export class TestSystem {
     readonly prefix: string,
     private readonly stateDirectory: string,
     private readonly environment: Record<string, string>,
+    /** The cluster the copy runs on: the shared broker, or a test's private cluster. */
+    readonly brokers: string[],
   ) {
     this.kafka = new Kafka({ clientId: `${prefix}test`, brokers, logLevel: logLevel.NOTHING });
     this.serdes = topicSerdes(createSchemaRegistry(registryUrl), { prefix });
   }
 
-  static async start(options: { ordersInstances?: number; services?: ServiceName[]; environment?: Record<string, string> } = {}): Promise<TestSystem> {
+  static async start(options: { ordersInstances?: number; services?: ServiceName[]; environment?: Record<string, string>; brokers?: string[] } = {}): Promise<TestSystem> {
     const prefix = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}.`;
-    const system = new TestSystem(prefix, await mkdtemp(path.join(os.tmpdir(), 'e2e-state-')), options.environment ?? {});
+    const brokers = options.brokers ?? sharedBrokers;
+    const system = new TestSystem(prefix, await mkdtemp(path.join(os.tmpdir(), 'e2e-state-')), options.environment ?? {}, brokers);
     const logger = createLogger('e2e', 'silent');
     const admin = createKafka({ clientId: 'e2e-setup', brokers, logger }).admin();
     await admin.connect();
@@ -81,12 +84,14 @@ export class TestSystem {
     return system;
   }
 
-  async startService(service: ServiceName, instance = 0): Promise<ServiceProcess> {
+  /** `environment` adds to the system's, e.g. the addresses of the other services for the dashboard. */
+  async startService(service: ServiceName, instance = 0, environment: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, service, 'src', 'main.ts')], {
       cwd: repository,
       env: {
         ...process.env,
+        KAFKA_BROKERS: this.brokers.join(','),
         TOPIC_PREFIX: this.prefix,
         APPLICATION_ID: `${this.prefix}${service}`,
         STATE_DIR: path.join(this.stateDirectory, `${service}-${instance}`),
@@ -96,6 +101,7 @@ export class TestSystem {
         LOG_LEVEL: 'warn',
         SESSION_TIMEOUT_MS: '6000',
         ...this.environment,
+        ...environment,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -139,6 +145,13 @@ export class TestSystem {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
+  }
+
+  /** The address of a running service's HTTP endpoints. */
+  serviceUrl(service: ServiceName, instance = 0): string {
+    const running = this.processes.find((process) => process.service === service && process.instance === instance && !process.stopped);
+    if (!running) throw new Error(`${service} #${instance} is not running`);
+    return `http://127.0.0.1:${running.port}`;
   }
 
   ordersUrl(instance = 0): string {

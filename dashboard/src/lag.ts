@@ -1,0 +1,63 @@
+import type { Admin } from 'kafkajs';
+import type { ServiceLag } from './snapshot.ts';
+
+/** The services whose consumer groups the dashboard watches: every stream-processing service of `npm start`. */
+export const watchedServices = [
+  'orders-service',
+  'inventory-service',
+  'fraud-service',
+  'order-details-service',
+  'validation-aggregator',
+  'order-enrichment',
+  'email-service',
+] as const;
+
+export interface CommittedOffsets {
+  topic: string;
+  partitions: Array<{ partition: number; offset: string }>;
+}
+
+export interface PartitionEnds {
+  partition: number;
+  /** The high watermark: the offset the next record will get. */
+  high: string;
+  low: string;
+}
+
+/**
+ * How far a group is behind: for each partition it committed, the high watermark minus the
+ * committed offset (from the log start when it committed nothing there). A transaction's
+ * commit marker takes an offset too, so an idle exactly-once group can show a lag of up to
+ * one per partition. Null when the group committed nothing at all (not started, or unknown).
+ */
+export function lagOf(committed: readonly CommittedOffsets[], ends: ReadonlyMap<string, readonly PartitionEnds[]>): number | null {
+  let lag = 0;
+  let known = false;
+  for (const { topic, partitions } of committed) {
+    for (const { partition, offset } of partitions) {
+      const end = ends.get(topic)?.find((candidate) => candidate.partition === partition);
+      if (!end) continue;
+      const position = Number(offset) >= 0 ? Number(offset) : undefined;
+      if (position !== undefined) known = true;
+      lag += Math.max(0, Number(end.high) - (position ?? Number(end.low)));
+    }
+  }
+  return known ? lag : null;
+}
+
+/** The lag of each service's group (`${prefix}${service}`, the streams application id). */
+export async function fetchLag(admin: Admin, prefix: string, services: readonly string[] = watchedServices): Promise<ServiceLag[]> {
+  const committedByService = await Promise.all(
+    services.map(async (service) => {
+      const groupId = `${prefix}${service}`;
+      const committed: CommittedOffsets[] = await admin.fetchOffsets({ groupId });
+      return { service, groupId, committed };
+    }),
+  );
+  const topics = [...new Set(committedByService.flatMap(({ committed }) => committed.map(({ topic }) => topic)))];
+  // A topic deleted since the group committed (an old repartition topic) simply counts for nothing.
+  const ends = new Map<string, PartitionEnds[]>(
+    await Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic).catch(() => [])] as const)),
+  );
+  return committedByService.map(({ service, groupId, committed }) => ({ service, groupId, lag: lagOf(committed, ends) }));
+}

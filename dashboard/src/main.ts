@@ -1,0 +1,78 @@
+import { createSchemaRegistry, productSymbols, topicSerdes } from '@ecosystem/avro';
+import { createHttpServer, createKafka, createLogger, loadConfig, Router, runService } from '@ecosystem/platform';
+import { ensurePageBuilt, pageRoutes } from './assets.ts';
+import { dashboardConfig } from './config.ts';
+import { EventHub } from './events.ts';
+import { FlowFeed } from './feed.ts';
+import { OrderFlow } from './flow.ts';
+import { fetchLag } from './lag.ts';
+import { dashboardRoutes } from './routes.ts';
+import type { FraudFlag, ServiceLag, Snapshot, StockRow } from './snapshot.ts';
+import { fetchFraudFlags, fetchStock, Poller } from './sources.ts';
+
+const service = 'dashboard';
+const logger = createLogger(service);
+
+/** How often the page gets a full snapshot, and the soonest it hears of a new order after one changed. */
+const snapshotIntervalMs = 1_000;
+const ordersIntervalMs = 200;
+
+await runService(service, logger, async () => {
+  const config = loadConfig(dashboardConfig);
+  logger.level = config.LOG_LEVEL;
+  await ensurePageBuilt(logger);
+
+  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
+  const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+  const admin = kafka.admin();
+  await admin.connect();
+
+  const flow = new OrderFlow();
+  const events = new EventHub();
+  const stock = new Poller<StockRow[]>(() => fetchStock(config.INVENTORY_URL), []);
+  const fraud = new Poller<FraudFlag[]>(() => fetchFraudFlags(config.ENRICHMENT_URL), []);
+  const lag = new Poller<ServiceLag[]>(() => fetchLag(admin, config.TOPIC_PREFIX), []);
+  const snapshot = (): Snapshot => ({ at: Date.now(), products: productSymbols, flow: flow.summary(), stock: stock.state, fraud: fraud.state, lag: lag.state });
+
+  // Orders reach the page within ordersIntervalMs of a record, without a full snapshot per record.
+  let ordersChanged = false;
+  const feed = new FlowFeed({ kafka, admin, serdes, flow, logger, prefix: config.TOPIC_PREFIX, onChange: () => (ordersChanged = true) });
+  const sendOrders = () => {
+    if (!ordersChanged) return;
+    ordersChanged = false;
+    events.send('orders', flow.orderLists());
+  };
+
+  const router = new Router();
+  router.use(pageRoutes().routes());
+  router.use(
+    dashboardRoutes({
+      events,
+      snapshot,
+      ordersUrl: config.ORDERS_URL,
+      placed: (id) => {
+        flow.track(id);
+        ordersChanged = true;
+      },
+    }).routes(),
+  );
+  const http = createHttpServer({ logger, router, isReady: () => feed.isReading, describe: () => ({ service, reading: feed.isReading, clients: events.size }) });
+  const port = await http.listen(config.PORT, config.HOST);
+  await feed.start();
+
+  const pollAll = () => Promise.all([stock.poll(), fraud.poll(), lag.poll()]);
+  void pollAll();
+  const timers = [
+    setInterval(() => void pollAll(), config.POLL_INTERVAL_MS),
+    setInterval(() => events.send('snapshot', snapshot()), snapshotIntervalMs),
+    setInterval(sendOrders, ordersIntervalMs),
+  ];
+  logger.info({ port, orders: config.ORDERS_URL, inventory: config.INVENTORY_URL, enrichment: config.ENRICHMENT_URL }, `dashboard on http://localhost:${port}`);
+  return async () => {
+    timers.forEach(clearInterval);
+    events.close();
+    await http.close();
+    await feed.stop();
+    await admin.disconnect();
+  };
+});

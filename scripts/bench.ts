@@ -1,0 +1,299 @@
+/**
+ * The benchmark of the whole running system.
+ *
+ *   npm run bench -- --rates 25,50,100 --duration 20 --max-clients 32
+ *
+ * Starts its own copy of the pipeline (isolated by a topic prefix) on the running servers, or
+ * measures a running system with --url; posts orders open loop at each rate and then closed
+ * loop as fast as N clients can; samples CPU and memory of every process; measures the
+ * broker's own ceiling with Kafka's perf tools; prints a table and writes a JSON result and an
+ * SVG plot to .local/bench/.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
+import { findJava, kafkaVersion, localPaths, status } from '@ecosystem/infra';
+import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
+import type { Admin } from 'kafkajs';
+import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
+import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
+import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';
+import { findProcessGroup, listProcesses, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
+import { renderPlot } from './bench/svg.ts';
+import { allServices, systemPidFile } from './services.ts';
+
+const options = new Command()
+  .name('npm run bench --')
+  .description('Benchmarks the order pipeline end to end: throughput, POST -> final latency, read-your-writes latency, CPU and memory per process, and the broker\'s own ceiling.')
+  .option('--rates <list>', 'open-loop rates in orders/s, comma-separated (empty: none)', '25,50,100,200,400')
+  .option('--max-clients <count>', 'clients of the closed-loop "max" step (0: skip it)', '64')
+  .option('--duration <seconds>', 'posting time of each step', '20')
+  .option('--drain <seconds>', 'how long a step waits for outstanding final states after its last POST', '30')
+  .option('--warmup <seconds>', 'unreported warm-up at 20 orders/s before the first step', '5')
+  .option('--url <url>', 'measure a running orders service (e.g. npm start\'s http://127.0.0.1:8000) instead of starting a copy')
+  .option('--all-services', 'start order-enrichment and email-service too, not only the five of the pipeline')
+  .option('--orders-instances <count>', 'orders-service instances to start', '1')
+  .option('--commit-interval <ms>', 'COMMIT_INTERVAL_MS of the services it starts', '100')
+  .option('--guarantee <guarantee>', 'PROCESSING_GUARANTEE of the services it starts (default: each service\'s own)')
+  .option('--broker-records <count>', 'records of the broker perf test (0: skip it)', '500000')
+  .option('--broker-record-size <bytes>', 'record size of the broker perf test', '200')
+  .option('--out <directory>', 'where the JSON result and the plot go', path.join(localPaths.home, 'bench'))
+  .parse()
+  .opts<{
+    rates: string;
+    maxClients: string;
+    duration: string;
+    drain: string;
+    warmup: string;
+    url?: string;
+    allServices?: boolean;
+    ordersInstances: string;
+    commitInterval: string;
+    guarantee?: string;
+    brokerRecords: string;
+    brokerRecordSize: string;
+    out: string;
+  }>();
+
+const config = loadInfrastructureConfig();
+const logger = createLogger('bench', 'warn');
+const rates = options.rates.split(',').map((rate) => rate.trim()).filter(Boolean).map(Number);
+if (rates.some((rate) => !(rate > 0))) throw new Error(`--rates must be positive numbers, got ${options.rates}`);
+
+// The first Ctrl-C (or SIGTERM) ends the current step and cleans up; a second one leaves at once.
+const interrupted = new AbortController();
+const interrupt = () => {
+  if (interrupted.signal.aborted) process.exit(130);
+  console.log('\ninterrupted: stopping what the benchmark started (Ctrl-C again to leave at once)');
+  interrupted.abort();
+};
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+
+interface MeasuredStep extends StepResult {
+  machineCpuPercent: number;
+  processes: ProcessUsage[];
+}
+
+/** The servers, from the launcher's pid files, or found by command line when another checkout started them. */
+async function serverProcesses(): Promise<WatchedProcess[]> {
+  const patterns: Record<string, RegExp> = { kafka: /\skafka\.Kafka\s/, registry: /apicurio-registry/, elasticsearch: /org\.elasticsearch\.bootstrap\.Elasticsearch/ };
+  const watched: WatchedProcess[] = [];
+  for (const server of await status()) {
+    const pid = server.pid ?? (patterns[server.name] ? await findProcessGroup(patterns[server.name]!) : undefined);
+    if (pid !== undefined) watched.push({ name: server.name, pid, group: true });
+  }
+  return watched;
+}
+
+/** The services of a system `npm start` runs: the children of the process its pid file names. */
+async function runningServiceProcesses(): Promise<WatchedProcess[]> {
+  const recorded = await readFile(systemPidFile, 'utf8').then((text) => JSON.parse(text) as { pid: number }).catch(() => undefined);
+  if (!recorded) return [];
+  const children = (await listProcesses()).filter((process) => process.parent === recorded.pid);
+  return allServices.flatMap((service) => {
+    const entry = service.entry ?? `${service.name}/src/main.ts`;
+    const child = children.find((candidate) => candidate.commandLine.includes(entry));
+    return child ? [{ name: service.name, pid: child.pid, group: false }] : [];
+  });
+}
+
+/**
+ * Offsets taken per order, by topic: the records written plus the commit markers of the
+ * exactly-once producers (one per partition a transaction wrote to, so fewer per order at
+ * higher rates).
+ */
+async function offsetsPerOrder(admin: Admin, prefix: string, orders: number): Promise<Record<string, number>> {
+  const perTopic: Record<string, number> = {};
+  for (const topic of (await admin.listTopics()).filter((name) => name.startsWith(prefix)).sort()) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const records = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+    if (records > 0) perTopic[topic.slice(prefix.length)] = records / orders;
+  }
+  return perTopic;
+}
+
+const milliseconds = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 1 : 0) : '-');
+const megabytes = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+function printSteps(steps: MeasuredStep[]): void {
+  const header = ['step', 'offered/s', 'final/s', 'posted', 'final', 'missing', 'errors', '201 p50', '201 p99', 'final p50', 'p95', 'p99', 'max', 'GET p50', 'GET p99', 'GET !200', 'cpu%'];
+  const rows = steps.map((step) => [
+    step.label,
+    step.offeredPerSecond.toFixed(0),
+    step.finalsPerSecond.toFixed(0),
+    String(step.posted),
+    String(step.finals),
+    String(step.missing),
+    String(step.postErrors),
+    milliseconds(step.postResponse.p50),
+    milliseconds(step.postResponse.p99),
+    milliseconds(step.postToFinal.p50),
+    milliseconds(step.postToFinal.p95),
+    milliseconds(step.postToFinal.p99),
+    milliseconds(step.postToFinal.max),
+    milliseconds(step.readYourWrites.p50),
+    milliseconds(step.readYourWrites.p99),
+    String(step.readYourWrites.non200),
+    step.machineCpuPercent.toFixed(0),
+  ]);
+  printTable(header, rows);
+  console.log('(latencies in ms; "final" = POST sent -> final state seen on orders.v1; GET = GET /v1/orders/:id right after the 201; cpu% = whole machine)\n');
+  const names = steps[0]?.processes.map((process) => process.name) ?? [];
+  printTable(
+    ['process', ...steps.map((step) => `${step.label} cpu% / MB`), 'max MB'],
+    names.map((name) => {
+      const usages = steps.map((step) => step.processes.find((process) => process.name === name)!);
+      return [name, ...usages.map((usage) => `${usage.meanCpuPercent.toFixed(0)} / ${megabytes(usage.maxResidentBytes)}`), megabytes(Math.max(...usages.map((usage) => usage.maxResidentBytes)))];
+    }),
+  );
+  console.log('(cpu% = mean over the step, 100 = one core; MB = highest resident memory)\n');
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  /** Undoes, newest first, what was started after the first `keep` steps. */
+  const cleanUp = async (keep = 0) => {
+    for (const cleanup of cleanups.splice(keep).reverse()) await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+  };
+  const started = new Date();
+  const kafka = createKafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  try {
+    let system: TestSystem | undefined;
+    let baseUrl = options.url;
+    if (!baseUrl) {
+      const services: ServiceName[] = options.allServices ? [...pipelineServices, 'order-enrichment', 'email-service'] : pipelineServices;
+      console.log(`starting ${services.join(', ')}...`);
+      system = await TestSystem.start({
+        services,
+        ordersInstances: Number(options.ordersInstances),
+        environment: { LOG_LEVEL: 'error', COMMIT_INTERVAL_MS: options.commitInterval, ...(options.guarantee ? { PROCESSING_GUARANTEE: options.guarantee } : {}) },
+      });
+      const startedSystem = system;
+      cleanups.push(() => startedSystem.stop());
+      await system.putStock({ JUMPERS: 100_000_000, UNDERPANTS: 100_000_000, STOCKINGS: 100_000_000 });
+      baseUrl = system.ordersUrl();
+    }
+    const prefix = system?.prefix ?? config.TOPIC_PREFIX;
+    const serdes = system?.serdes ?? topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix });
+    const watcher = await FinalStateWatcher.start(kafka, serdes[Topics.orders]);
+    cleanups.push(() => watcher.stop());
+
+    const services: WatchedProcess[] = system
+      ? system.processes.map((process) => ({ name: process.instance === 0 ? process.service : `${process.service}#${process.instance}`, pid: process.child.pid!, group: false }))
+      : await runningServiceProcesses();
+    const watched = [...services, ...(await serverProcesses()), { name: 'bench (load)', pid: process.pid, group: false }];
+    const sampler = new ResourceSampler(watched);
+    const common = { baseUrl, watcher, drainMs: Number(options.drain) * 1_000, stopped: () => interrupted.signal.aborted };
+
+    let posted = 0;
+    if (Number(options.warmup) > 0) {
+      console.log(`warming up for ${options.warmup} s at 20 orders/s on ${baseUrl}`);
+      posted += (await runStep({ ...common, label: 'warm-up', rate: 20, durationMs: Number(options.warmup) * 1_000 })).posted;
+    }
+    const plan = [
+      ...rates.map((rate) => ({ label: `${rate}/s`, rate })),
+      ...(Number(options.maxClients) > 0 ? [{ label: `max(${options.maxClients})`, clients: Number(options.maxClients) }] : []),
+    ];
+    const steps: MeasuredStep[] = [];
+    for (const step of plan) {
+      if (interrupted.signal.aborted) break;
+      console.log(`step ${step.label}: posting for ${options.duration} s...`);
+      sampler.start();
+      const result = await runStep({ ...common, ...step, durationMs: Number(options.duration) * 1_000 });
+      const usage = await sampler.stop();
+      posted += result.posted;
+      steps.push({ ...result, ...usage });
+      console.log(`  ${result.finalsPerSecond.toFixed(0)} final/s, POST -> final p50 ${milliseconds(result.postToFinal.p50)} ms p99 ${milliseconds(result.postToFinal.p99)} ms, ${result.missing} missing, ${result.postErrors} errors`);
+    }
+
+    // Only a copy of its own has topics that hold nothing but the benchmark's orders.
+    const perOrder = system && posted > 0 ? await offsetsPerOrder(admin, prefix, posted) : undefined;
+    // The broker is measured alone: the copy of the pipeline is stopped first.
+    await cleanUp(1);
+
+    let broker: BrokerCeiling | undefined;
+    if (Number(options.brokerRecords) > 0 && !interrupted.signal.aborted) {
+      console.log(`broker ceiling: Kafka's producer and consumer perf tests, ${options.brokerRecords} records of ${options.brokerRecordSize} bytes...`);
+      const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
+      const classpath = (await readFile(classpathFile, 'utf8').catch(() => '')).trim();
+      if (!classpath) throw new Error(`${classpathFile} is missing: run \`npm run infra -- fetch\` first`);
+      // A fresh admin: the first one's metadata still names the deleted topics of the copy.
+      const perfAdmin = kafka.admin();
+      await perfAdmin.connect();
+      cleanups.push(() => perfAdmin.disconnect());
+      broker = await measureBrokerCeiling({
+        java: (await findJava(17, 'Kafka\'s perf tools')).executable,
+        classpath,
+        brokers: config.KAFKA_BROKERS.join(','),
+        admin: perfAdmin,
+        records: Number(options.brokerRecords),
+        recordSize: Number(options.brokerRecordSize),
+        partitions: 3,
+        signal: interrupted.signal,
+      });
+    }
+
+    console.log(`\nmachine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')} (other work on it skews every number)\n`);
+    printSteps(steps);
+    const best = Math.max(0, ...steps.map((step) => step.finalsPerSecond));
+    const offsetsPerOrderTotal = perOrder ? Object.values(perOrder).reduce((sum, value) => sum + value, 0) : undefined;
+    if (perOrder) console.log(`offsets per order (records and transaction markers): ${offsetsPerOrderTotal!.toFixed(1)} (${Object.entries(perOrder).map(([topic, count]) => `${topic} ${count.toFixed(2)}`).join(', ')})`);
+    if (broker) {
+      console.log(`broker ceiling: produce ${broker.producer.recordsPerSecond.toFixed(0)} records/s (${broker.producer.megabytesPerSecond} MB/s, acks=all, p99 ${broker.producer.p99Ms} ms), consume ${broker.consumer.recordsPerSecond.toFixed(0)} records/s`);
+      console.log(`pipeline best: ${best.toFixed(0)} orders/s = ${((100 * best) / broker.producer.recordsPerSecond).toFixed(2)}% of the produce ceiling in records` +
+        (offsetsPerOrderTotal ? `; at ${offsetsPerOrderTotal.toFixed(1)} offsets per order that is ${((100 * best * offsetsPerOrderTotal) / broker.producer.recordsPerSecond).toFixed(1)}% of it in offsets written` : ''));
+    }
+    const at100 = steps.find((step) => step.targetRate === 100);
+    const serviceNames = new Set(services.map((service) => service.name));
+    const maxServiceResident = Math.max(0, ...steps.flatMap((step) => step.processes.filter((process) => serviceNames.has(process.name)).map((process) => process.maxResidentBytes)));
+    const targets = {
+      sustainedOrdersPerSecond: { target: 1_000, measured: best, met: best >= 1_000 },
+      postToFinalP99At100PerSecondMs: { target: 500, measured: at100?.postToFinal.p99 ?? null, met: at100 ? at100.postToFinal.p99 < 500 : null },
+      readYourWritesP99At100PerSecondMs: { target: 50, measured: at100?.readYourWrites.p99 ?? null, met: at100 ? at100.readYourWrites.p99 < 50 : null },
+      maxServiceResidentMegabytes: { target: 200, measured: maxServiceResident / 2 ** 20, met: maxServiceResident / 2 ** 20 <= 200 },
+    };
+    console.log('\ntargets:');
+    for (const [name, { target, measured, met }] of Object.entries(targets)) console.log(`  ${name.padEnd(36)} target ${target}, measured ${measured === null ? '-' : measured.toFixed(1)}: ${met === null ? 'not measured' : met ? 'met' : 'NOT met'}`);
+
+    await mkdir(options.out, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    const jsonFile = path.join(options.out, `bench-${stamp}.json`);
+    const svgFile = path.join(options.out, `bench-${stamp}.svg`);
+    const machine = { cpus: os.cpus().length, memoryBytes: os.totalmem(), loadAverage: os.loadavg(), node: process.version, platform: `${os.type()} ${os.release()}` };
+    await writeFile(jsonFile, `${JSON.stringify({ startedAt: started.toISOString(), arguments: process.argv.slice(2), options, machine, system: system ? 'own copy' : baseUrl, steps, offsetsPerOrder: perOrder ?? null, broker: broker ?? null, targets }, null, 2)}\n`);
+    const point = (step: MeasuredStep, value: number) => ({ x: step.finalsPerSecond, y: value, label: step.label });
+    await writeFile(
+      svgFile,
+      renderPlot({
+        title: `Order pipeline latency against throughput (${started.toISOString().slice(0, 16)})`,
+        xLabel: 'final states per second',
+        yLabel: 'latency (ms, log scale)',
+        series: [
+          { name: 'POST→final p50', color: '#1f77b4', points: steps.map((step) => point(step, step.postToFinal.p50)) },
+          { name: 'POST→final p99', color: '#d62728', points: steps.map((step) => point(step, step.postToFinal.p99)) },
+          { name: 'GET after 201 p99', color: '#2ca02c', points: steps.map((step) => point(step, step.readYourWrites.p99)) },
+        ],
+      }),
+    );
+    console.log(`\nresult: ${path.relative(process.cwd(), jsonFile)}\nplot:   ${path.relative(process.cwd(), svgFile)}`);
+  } finally {
+    await cleanUp();
+  }
+}
+
+await main();
+// kafkajs and undici keep sockets alive for a while: nothing else is left to wait for.
+process.exit(interrupted.signal.aborted ? 130 : 0);
