@@ -36,15 +36,22 @@ await runService(service, logger, async () => {
   const http = createHttpServer({
     logger,
     router: api.router,
-    isReady: () => streams.isReady,
+    // A stopping instance is not ready: a load balancer stops sending it clients.
+    isReady: () => streams.isReady && !api.stopping,
     describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size }),
   });
   const port = await http.listen(config.PORT, config.HOST);
   await streams.start();
   logger.info({ port, endpoint, applicationId: streams.applicationId }, `${service} listening on :${port}`);
   return async () => {
-    await http.close();
+    // Hand the partitions over before the HTTP server goes. Until they see the rebalance, other
+    // instances still forward this one's orders here: they are refused and ask again for the
+    // new owner. Closing the server while they still send would cut requests mid-way, and a
+    // POST cut off is one nobody can tell was produced or not.
+    await api.stop();
     await streams.close();
+    await api.untilQuiet(1_000, 10_000);
+    await http.close();
     await producer.disconnect();
   };
 });

@@ -20,6 +20,8 @@ export interface OrdersRoutesOptions {
 }
 
 const forwardedHeader = 'x-forwarded-by';
+/** Set on the answer of an instance that is stopping: the request was not taken and may be sent elsewhere. */
+const stoppingHeader = 'x-instance-stopping';
 const isFinal = (order: Order) => order.state === 'VALIDATED' || order.state === 'FAILED';
 const anyState = () => true;
 
@@ -29,10 +31,22 @@ const anyState = () => true;
  * in its store and sees it first): other instances forward to it. So a client reads its own
  * writes through any instance, and duplicate ids are caught in one place.
  */
-export function ordersApi(options: OrdersRoutesOptions): { router: Router; orderChanged: (id: string, order: Order) => void } {
+export function ordersApi(options: OrdersRoutesOptions): {
+  router: Router;
+  orderChanged: (id: string, order: Order) => void;
+  /** Refuses new requests (with `x-instance-stopping`) and resolves once the orders being created are produced. */
+  stop: () => Promise<void>;
+  /** Resolves once no order request arrived for `quietMs` (or after `maxMs`): nobody forwards here any more. */
+  untilQuiet: (quietMs: number, maxMs: number) => Promise<void>;
+  readonly stopping: boolean;
+} {
   const { streams, waiters, logger } = options;
   /** Ids this instance produced whose record the store may not show yet. */
   const recentlyCreated = new Map<string, number>();
+  /** Orders being checked and produced right now: a stop lets them finish. */
+  const creating = new Set<Promise<void>>();
+  let stopping = false;
+  let lastArrival = 0;
   const router = new Router();
 
   const timeoutOf = (ctx: Context): number => {
@@ -47,17 +61,34 @@ export function ordersApi(options: OrdersRoutesOptions): { router: Router; order
 
   /** Runs `local` on the owner of `id`, forwarding the request when that is another instance. */
   async function atOwner(ctx: Context, id: string, deadline: number, local: () => Promise<void>): Promise<void> {
+    lastArrival = Date.now();
     for (;;) {
+      if (stopping) {
+        // Nothing is started here any more: the partitions are about to move. The forwarding
+        // instance (or a client) sends the request again, to the next owner.
+        ctx.set(stoppingHeader, options.endpoint);
+        ctx.set('Retry-After', '1');
+        ctx.set('Connection', 'close');
+        throw new HttpError(503, 'this instance is stopping; retry', { id });
+      }
       const owner = streams.ownerOf(ordersStore, id);
       if (owner.status === 'local') return local();
-      if (owner.status === 'available' && !ctx.get(forwardedHeader)) return forward(ctx, owner.endpoint, deadline);
-      // A rebalance is moving partitions (or a forwarded request met a stale owner): ask again shortly.
+      if (owner.status === 'available' && !ctx.get(forwardedHeader) && (await forward(ctx, owner.endpoint, deadline))) return;
+      // A rebalance is moving partitions (or a forwarded request met a stale or leaving owner): ask again shortly.
       if (Date.now() >= deadline) throw new HttpError(503, 'the order store is rebalancing; retry', { reason: owner.status === 'unavailable' ? owner.reason : 'ownership moved' });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
-  async function forward(ctx: Context, endpoint: string, deadline: number): Promise<void> {
+  /**
+   * Forwards the request to the owner; false when the owner did not take it and it may be sent
+   * again. An owner that is stopping refuses requests (`x-instance-stopping`), then leaves the
+   * group, then closes its HTTP server; until the rebalance the group still names it as the
+   * owner, so a refusal or a refused connection means the partitions are about to move, and so
+   * does a GET cut off mid-way (a GET can be repeated; a POST cut off after it was sent may have
+   * produced the order, so that one stays a 502).
+   */
+  async function forward(ctx: Context, endpoint: string, deadline: number): Promise<boolean> {
     const url = new URL(ctx.originalUrl, `http://${endpoint}`);
     if (ctx.method === 'GET') url.searchParams.set('timeout', String(Math.max(0, deadline - Date.now())));
     const body = ctx.method === 'POST' ? JSON.stringify(ctx.state.orderBody) : undefined;
@@ -70,13 +101,26 @@ export function ordersApi(options: OrdersRoutesOptions): { router: Router; order
         signal: AbortSignal.timeout(Math.max(1_000, deadline - Date.now() + 2_000)),
       });
     } catch (error) {
-      throw new HttpError(502, `the instance owning this order (${endpoint}) did not answer`, { reason: error instanceof Error ? error.message : String(error) });
+      // fetch reports the network error as its cause (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET...).
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+      const code = (cause as { code?: unknown } | undefined)?.code;
+      const reason = error instanceof Error ? `${error.message}${cause ? `: ${cause.message}${typeof code === 'string' ? ` (${code})` : ''}` : ''}` : String(error);
+      if ((code === 'ECONNREFUSED' || ctx.method === 'GET') && Date.now() < deadline) {
+        logger.debug({ endpoint, reason }, 'the owning instance did not take the request; asking for the owner again');
+        return false;
+      }
+      throw new HttpError(502, `the instance owning this order (${endpoint}) did not answer`, { reason });
+    }
+    if (response.headers.has(stoppingHeader) && Date.now() < deadline) {
+      await response.body?.cancel();
+      return false;
     }
     ctx.status = response.status;
     const location = response.headers.get('location');
     if (location) ctx.set('Location', location);
     ctx.set('x-served-by', response.headers.get('x-served-by') ?? endpoint);
     ctx.body = await response.json().catch(() => ({ error: 'the owning instance answered with an unreadable body' }));
+    return true;
   }
 
   function localStore(id: string): ReadOnlyKeyValueStore<string, Order> {
@@ -90,24 +134,31 @@ export function ordersApi(options: OrdersRoutesOptions): { router: Router; order
     if (!parsed.ok) throw new HttpError(400, 'invalid order', { fields: parsed.fields });
     const order: Order = { ...parsed.order, id: parsed.order.id ?? randomUUID() };
     ctx.state.orderBody = order;
-    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, async () => {
-      if (recentlyCreated.has(order.id) || (await localStore(order.id).get(order.id)) !== undefined) {
-        throw new HttpError(409, `order ${order.id} already exists`, { id: order.id });
-      }
-      recentlyCreated.set(order.id, Date.now());
-      try {
-        const serdes = options.serdes[Topics.orders];
-        await options.producer.send(serdes.topic, { key: serdes.key.serialize(order.id), value: await serdes.value.serialize(order) });
-      } catch (error) {
-        recentlyCreated.delete(order.id);
-        throw error;
-      }
-      ctx.status = 201;
-      ctx.set('Location', `/v1/orders/${encodeURIComponent(order.id)}`);
-      ctx.set('x-served-by', options.endpoint);
-      ctx.body = order;
+    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, () => {
+      const creation = create(ctx, order);
+      creating.add(creation);
+      return creation.finally(() => creating.delete(creation));
     });
   });
+
+  /** The owner's part of POST /v1/orders: refuses a known id, else produces the order. */
+  async function create(ctx: Context, order: Order): Promise<void> {
+    if (recentlyCreated.has(order.id) || (await localStore(order.id).get(order.id)) !== undefined) {
+      throw new HttpError(409, `order ${order.id} already exists`, { id: order.id });
+    }
+    recentlyCreated.set(order.id, Date.now());
+    try {
+      const serdes = options.serdes[Topics.orders];
+      await options.producer.send(serdes.topic, { key: serdes.key.serialize(order.id), value: await serdes.value.serialize(order) });
+    } catch (error) {
+      recentlyCreated.delete(order.id);
+      throw error;
+    }
+    ctx.status = 201;
+    ctx.set('Location', `/v1/orders/${encodeURIComponent(order.id)}`);
+    ctx.set('x-served-by', options.endpoint);
+    ctx.body = order;
+  }
 
   const getOrder = (accepts: (order: Order) => boolean, what: string) => async (ctx: Context) => {
     const id = ctx.params.id!;
@@ -149,6 +200,17 @@ export function ordersApi(options: OrdersRoutesOptions): { router: Router; order
     orderChanged(id, order) {
       recentlyCreated.delete(id);
       waiters.notify(id, order);
+    },
+    async stop() {
+      stopping = true;
+      await Promise.allSettled([...creating]);
+    },
+    async untilQuiet(quietMs, maxMs) {
+      const deadline = Date.now() + maxMs;
+      while (Date.now() - lastArrival < quietMs && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+    get stopping() {
+      return stopping;
     },
   };
 }
