@@ -18,12 +18,12 @@ await runService(service, logger, async () => {
   let orderChanged = (_id: string, _order: Order) => {};
   const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
   const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
-  const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  const producer = new BatchingProducer(() => createProducer(kafka, { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }));
   await producer.connect();
 
   const api = ordersApi({
     streams,
-    producer: new BatchingProducer(producer),
+    producer,
     serdes,
     waiters,
     logger,

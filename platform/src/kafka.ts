@@ -1,6 +1,6 @@
+import { RecordingPartitioner } from '@ecosystem/streams';
 import {
   Kafka,
-  Partitioners,
   logLevel as KafkaLogLevel,
   type KafkaConfig,
   type LogEntry,
@@ -72,9 +72,10 @@ function logKafkaEntry(logger: Logger, { level, log }: LogEntry): void {
 }
 
 /**
- * Producers always name the partitioner: kafkajs 2's default is already the Java-compatible
- * one, but saying so silences its migration warning and documents the contract.
+ * Producers always name the partitioner: the Java-compatible one (kafkajs 2's default; saying
+ * so silences its migration warning), remembering its choices so `sendBatchCompletely` can
+ * send again what kafkajs skipped after a broker failure.
  */
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, ...config });
+  return kafka.producer({ createPartitioner: RecordingPartitioner, ...config });
 }

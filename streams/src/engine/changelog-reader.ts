@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { RuntimeLogger } from './logger.ts';
+import { subscribeWhenKnown } from './subscribe.ts';
 
 export interface ReadRange {
   topic: string;
@@ -64,7 +65,7 @@ export class ChangelogReader {
     }
     const topics = [...new Set(this.options.ranges.map((range) => range.topic))];
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics, fromBeginning: true });
+    await subscribeWhenKnown(this.consumer, topics);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         const unwanted = partitions.filter((partition) => !this.positions.has(key(topic, partition)));

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { partitionForKey } from '../partitioner.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import { changelogTopic, resolveTopic, type Subtopology, type Topology } from '../topology.ts';
 import { streamsAssigner, type TaskSource } from './assignor.ts';
+import { RecordingPartitioner } from './complete-send.ts';
 import { GlobalStores } from './global-stores.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
 import { PartitionOwners, type Owner } from './owners.ts';
+import { subscribeWhenKnown } from './subscribe.ts';
 import { TaskFailure, TaskRunner, type ProcessingGuarantee } from './task-runner.ts';
 
 export interface StreamsOptions {
@@ -119,7 +121,7 @@ export class KafkaStreams {
     await this.globalStores.start();
 
     if (this.guarantee === 'at-least-once') {
-      this.sharedProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      this.sharedProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: RecordingPartitioner });
       await this.sharedProducer.connect();
     }
 
@@ -148,7 +150,7 @@ export class KafkaStreams {
       }
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [...new Set(taskSources.flatMap((source) => source.topics))], fromBeginning: true });
+    await subscribeWhenKnown(consumer, [...new Set(taskSources.flatMap((source) => source.topics))]);
     this.setState('rebalancing');
     await consumer.run({
       autoCommit: false,
@@ -198,7 +200,7 @@ export class KafkaStreams {
     const fenced = error instanceof TaskFailure && error.fenced;
     this.logger.warn({ task: runner.id, fenced, error: error instanceof Error ? error.message : String(error) }, fenced ? 'task fenced by another instance; dropping it' : 'task failed; rebuilding it from its last commit');
     const partitions = this.sourceTopics(runner.subtopology).map((topic) => ({ topic, partitions: [runner.partition] }));
-    this.consumer?.pause(partitions);
+    this.withConsumer((consumer) => consumer.pause(partitions));
     await runner.close(false);
     if (!fenced && !this.stopping) this.startTask(runner.subtopology, runner.partition);
   }
@@ -250,7 +252,7 @@ export class KafkaStreams {
     );
     const topics = this.sourceTopics(subtopology).map((topic) => ({ topic, partitions: [partition] }));
     // Nothing of this task is processed until it has fenced, restored and sought.
-    this.consumer?.pause(topics);
+    this.withConsumer((consumer) => consumer.pause(topics));
     const initialization = this.initializeTask(runner, topics).finally(() => {
       // A retry registers its own start under the same id: leave that one alone.
       if (this.initializing.get(runner.id) === initialization) this.initializing.delete(runner.id);
@@ -271,8 +273,10 @@ export class KafkaStreams {
         return;
       }
       this.runners.set(runner.id, runner);
-      for (const seek of seeks) this.consumer?.seek(seek);
-      this.consumer?.resume(topics);
+      this.withConsumer((consumer) => {
+        for (const seek of seeks) consumer.seek(seek);
+        consumer.resume(topics);
+      });
     } catch (error) {
       this.logger.error({ task: runner.id, error: error instanceof Error ? error.message : String(error) }, 'task failed to start; retrying');
       await runner.close(false);
@@ -281,6 +285,22 @@ export class KafkaStreams {
       // Retry while the task is still ours, whatever rebalances happened meanwhile: a newer
       // assignment that kept the task did not start it, since this start was still in flight.
       if (this.latestAssignment.has(runner.id) && !this.runners.has(runner.id) && !this.stopping) this.startTask(runner.subtopology, runner.partition);
+    }
+  }
+
+  /**
+   * Pauses, resumes or seeks the consumer. While kafkajs restarts a crashed consumer (its
+   * broker went away) the consumer has no group and these calls throw; the restarted consumer
+   * rejoins, starts from the committed offsets (where a task seeks to anyway) and keeps none
+   * of the old pauses, and it fetches again the batches of partitions without a running task,
+   * which are never resolved. So skipping the call loses nothing.
+   */
+  private withConsumer(action: (consumer: Consumer) => void): void {
+    if (!this.consumer) return;
+    try {
+      action(this.consumer);
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'consumer is restarting; pause, resume or seek skipped');
     }
   }
 
