@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { Command, Argument } from 'commander';
+import { Command, Argument, InvalidArgumentError, Option } from 'commander';
 import { InfraError } from './errors.ts';
 import { down, fetchServers, reset, status, up, type ServerName } from './launcher.ts';
 import { localPaths } from './paths.ts';
@@ -12,16 +12,26 @@ const program = new Command()
   .description(
     'Runs the real Kafka broker, schema registry and Elasticsearch on this machine, fetched through Maven.\n' +
       `State, data and logs live in ${localPaths.home}. Set KAFKA_BROKERS, SCHEMA_REGISTRY_URL or\n` +
-      'ELASTICSEARCH_URL to use an external server instead of a local one.',
+      'ELASTICSEARCH_URL to use an external server instead of a local one.\n' +
+      'Kafka runs as one broker, or with `up --brokers 3` (or KAFKA_BROKER_COUNT=3) as a three-node KRaft\n' +
+      'cluster on 127.0.0.1:9092,9094,9096 (controllers on 9093,9095,9097) with replication factor 3 and\n' +
+      'min.insync.replicas 2. The data folder remembers the count: status and down need no flag, and\n' +
+      'switching between one and three brokers needs a `reset` (which deletes all local data).',
   );
+
+function brokerCount(value: string): number {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError('the local cluster has 1 or 3 brokers.');
+  return Number(value);
+}
 
 program
   .command('up')
   .description('fetch (first time), start and wait until every server is healthy; does nothing for servers already up')
   .addArgument(serversArgument())
-  .action(async (servers: ServerName[]) => {
+  .addOption(new Option('--brokers <count>', 'Kafka brokers: 1, or 3 for a local cluster (default: KAFKA_BROKER_COUNT, else as formatted, else 1)').argParser(brokerCount))
+  .action(async (servers: ServerName[], options: { brokers?: number }) => {
     const started = Date.now();
-    await up(servers);
+    await up(servers, console.log, options.brokers === undefined ? {} : { brokers: options.brokers });
     console.log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -41,7 +51,7 @@ program
       console.log(JSON.stringify(report, null, 2));
     } else {
       const rows = report.map((server) => [
-        server.name,
+        server.id,
         server.state,
         server.mode,
         server.endpoint,

@@ -3,19 +3,45 @@ import { InfraError } from './errors.ts';
 import { localPaths } from './paths.ts';
 import { launch, likelyFix, logTail, portInUse, residentMemory, runningPid, sleep, stop } from './processes.ts';
 import { elasticsearchServer } from './servers/elasticsearch.ts';
-import { kafkaServer } from './servers/kafka.ts';
+import { bootstrapServers, brokerCountMismatch, formattedBrokerCount, kafkaServers, loopbackLayout } from './servers/kafka.ts';
 import { registryServer } from './servers/registry.ts';
 import { isExternal, type LocalServer, type ServerName } from './servers/server.ts';
 
 export type { ServerName };
 
-/** The servers in start order; they are independent, so they start side by side. */
-export function allServers(): LocalServer[] {
-  return [kafkaServer(), registryServer(), elasticsearchServer()];
+export interface InfraOptions {
+  /**
+   * Kafka brokers to run: 1, or 3 for a local cluster (replication factor 3, min.insync.replicas 2).
+   * Default: KAFKA_BROKER_COUNT, else what the data folder was formatted for, else 1.
+   */
+  brokers?: number;
 }
 
-function select(names: readonly ServerName[] | undefined): LocalServer[] {
-  const servers = allServers();
+function requestedBrokers(options: InfraOptions): number | undefined {
+  const requested = options.brokers ?? (process.env.KAFKA_BROKER_COUNT ? Number(process.env.KAFKA_BROKER_COUNT) : undefined);
+  if (requested !== undefined && requested !== 1 && requested !== 3) {
+    throw new InfraError(`Cannot run ${requested} Kafka brokers: the local cluster has 1 or 3.`, 'Use --brokers 1 or --brokers 3 (or KAFKA_BROKER_COUNT=1|3).');
+  }
+  return requested;
+}
+
+/**
+ * How many brokers to run. `up` obeys the request (and refuses one that does not match the
+ * formatted data); `status` and `down` follow the data, so they need no flag after `up --brokers 3`.
+ */
+async function brokerCount(options: InfraOptions, prefer: 'request' | 'data'): Promise<number> {
+  const requested = requestedBrokers(options);
+  const formatted = await formattedBrokerCount();
+  return (prefer === 'request' ? (requested ?? formatted) : (formatted ?? requested)) ?? 1;
+}
+
+/** The servers in start order; they are independent, so they start side by side. */
+export async function allServers(options: InfraOptions = {}, prefer: 'request' | 'data' = 'data'): Promise<LocalServer[]> {
+  return [...kafkaServers(await brokerCount(options, prefer)), registryServer(), elasticsearchServer()];
+}
+
+async function select(names: readonly ServerName[] | undefined, options: InfraOptions = {}, prefer: 'request' | 'data' = 'data'): Promise<LocalServer[]> {
+  const servers = await allServers(options, prefer);
   return names && names.length > 0 ? servers.filter((server) => names.includes(server.name)) : servers;
 }
 
@@ -23,24 +49,28 @@ export type Report = (line: string) => void;
 
 /** Downloads and unpacks every local server that is not external. */
 export async function fetchServers(names?: readonly ServerName[]): Promise<void> {
-  for (const server of select(names)) if (!isExternal(server)) await server.fetch();
+  const servers = await select(names);
+  // The nodes of a cluster share one download.
+  for (const server of servers.filter((candidate, index) => servers.findIndex((other) => other.name === candidate.name) === index)) {
+    if (!isExternal(server)) await server.fetch();
+  }
 }
 
 async function waitHealthy(server: LocalServer, pid: number | undefined): Promise<void> {
   const deadline = Date.now() + server.startupTimeoutMs;
   while (Date.now() < deadline) {
     if (await server.isHealthy()) return;
-    if (pid !== undefined && (await runningPid(server.name)) === undefined) {
-      const tail = await logTail(server.name);
+    if (pid !== undefined && (await runningPid(server.id, server.paths)) === undefined) {
+      const tail = await logTail(server.id, 25, server.paths);
       throw new InfraError(
-        `${server.title} exited during startup (log: ${localPaths.log(server.name)}).`,
+        `${server.title} exited during startup (log: ${server.paths.log(server.id)}).`,
         likelyFix(tail) ?? `Read the log above; \`npm run infra -- reset\` starts from empty data.`,
         tail,
       );
     }
     await sleep(500);
   }
-  const tail = pid === undefined ? '' : await logTail(server.name);
+  const tail = pid === undefined ? '' : await logTail(server.id, 25, server.paths);
   throw new InfraError(
     isExternal(server)
       ? `${server.title} at ${server.endpoint} (from ${server.externalVariable}) is not answering.`
@@ -52,16 +82,17 @@ async function waitHealthy(server: LocalServer, pid: number | undefined): Promis
   );
 }
 
-async function startOne(server: LocalServer, report: Report): Promise<void> {
+/** Starts one server (unless it runs already) and waits until it is healthy. */
+export async function startServer(server: LocalServer, report: Report): Promise<void> {
   if (isExternal(server)) {
     await waitHealthy(server, undefined);
-    report(`${server.name}: external at ${server.endpoint} (${server.externalVariable}), healthy`);
+    report(`${server.id}: external at ${server.endpoint} (${server.externalVariable}), healthy`);
     return;
   }
-  const existing = await runningPid(server.name);
+  const existing = await runningPid(server.id, server.paths);
   if (existing !== undefined) {
     await waitHealthy(server, existing);
-    report(`${server.name}: already running (pid ${existing}) at ${server.endpoint}`);
+    report(`${server.id}: already running (pid ${existing}) at ${server.endpoint}`);
     return;
   }
   for (const port of server.ports) {
@@ -73,9 +104,19 @@ async function startOne(server: LocalServer, report: Report): Promise<void> {
     }
   }
   const started = Date.now();
-  const pid = await launch(server.name, await server.prepare());
+  const pid = await launch(server.id, await server.prepare(), server.paths);
   await waitHealthy(server, pid);
-  report(`${server.name}: started (pid ${pid}) at ${server.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  report(`${server.id}: started (pid ${pid}) at ${server.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Stops one local server: SIGTERM and a wait for a clean shutdown, or with `graceMs` 0 a
+ * SIGKILL (a crash). Returns the pid it stopped, undefined when it was not running.
+ */
+export async function stopServer(server: LocalServer, graceMs?: number): Promise<number | undefined> {
+  const pid = await runningPid(server.id, server.paths);
+  if (pid !== undefined) await stop(server.id, pid, graceMs, server.paths);
+  return pid;
 }
 
 /**
@@ -83,10 +124,15 @@ async function startOne(server: LocalServer, report: Report): Promise<void> {
  * already running are only checked. Every failure is collected so one broken server does
  * not hide another.
  */
-export async function up(names?: readonly ServerName[], report: Report = console.log): Promise<void> {
-  const servers = select(names);
+export async function up(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<void> {
+  const servers = await select(names, options, 'request');
+  const brokers = servers.filter((server) => server.name === 'kafka' && !isExternal(server)).length;
+  const formatted = await formattedBrokerCount();
+  // Before anything starts: a broker of the wrong cluster would only fail later, less clearly.
+  if (brokers > 0 && formatted !== undefined && formatted !== brokers) throw brokerCountMismatch(localPaths, formatted, brokers);
   await fetchServers(servers.map((server) => server.name));
-  const results = await Promise.allSettled(servers.map((server) => startOne(server, report)));
+  // The nodes of a cluster must start together: none is healthy before a quorum of controllers runs.
+  const results = await Promise.allSettled(servers.map((server) => startServer(server, report)));
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) {
@@ -97,26 +143,22 @@ export async function up(names?: readonly ServerName[], report: Report = console
       errors.map((error) => (error instanceof InfraError ? error.details : undefined)).filter(Boolean).join('\n---\n'),
     );
   }
+  if (brokers > 1) report(`kafka: ${brokers} brokers; clients use KAFKA_BROKERS=${bootstrapServers(loopbackLayout(brokers))}`);
 }
 
 /** Stops the local servers (external ones are left alone). Idempotent. */
-export async function down(names?: readonly ServerName[], report: Report = console.log): Promise<void> {
+export async function down(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<void> {
   // Reverse order: the clients of Kafka stop before it does.
-  for (const server of select(names).reverse()) {
+  for (const server of (await select(names, options)).reverse()) {
     if (isExternal(server)) continue;
-    const pid = await runningPid(server.name);
-    if (pid === undefined) {
-      report(`${server.name}: not running`);
-      continue;
-    }
-    await stop(server.name, pid);
-    report(`${server.name}: stopped (pid ${pid})`);
+    const pid = await stopServer(server);
+    report(pid === undefined ? `${server.id}: not running` : `${server.id}: stopped (pid ${pid})`);
   }
 }
 
 /** Stops everything and deletes data, config and logs; downloaded servers stay cached. */
-export async function reset(report: Report = console.log): Promise<void> {
-  await down(undefined, report);
+export async function reset(report: Report = console.log, options: InfraOptions = {}): Promise<void> {
+  await down(undefined, report, options);
   for (const folder of ['data', 'config', 'logs', 'run']) {
     await rm(`${localPaths.home}/${folder}`, { recursive: true, force: true });
   }
@@ -125,6 +167,8 @@ export async function reset(report: Report = console.log): Promise<void> {
 
 export interface ServerStatus {
   name: ServerName;
+  /** The process: the server's name, or `kafka-2`, `kafka-3` for the other brokers of a cluster. */
+  id: string;
   title: string;
   mode: 'local' | 'external';
   state: 'healthy' | 'unhealthy' | 'stopped';
@@ -133,16 +177,17 @@ export interface ServerStatus {
   residentBytes?: number;
 }
 
-export async function status(names?: readonly ServerName[]): Promise<ServerStatus[]> {
+export async function status(names?: readonly ServerName[], options: InfraOptions = {}): Promise<ServerStatus[]> {
   return Promise.all(
-    select(names).map(async (server): Promise<ServerStatus> => {
+    (await select(names, options)).map(async (server): Promise<ServerStatus> => {
       const external = isExternal(server);
-      const pid = external ? undefined : await runningPid(server.name);
+      const pid = external ? undefined : await runningPid(server.id, server.paths);
       const healthy = await server.isHealthy();
       const state = healthy ? 'healthy' : pid !== undefined || external ? 'unhealthy' : 'stopped';
       const residentBytes = pid === undefined ? undefined : await residentMemory(pid);
       return {
         name: server.name,
+        id: server.id,
         title: server.title,
         mode: external ? 'external' : 'local',
         state,

@@ -10,16 +10,33 @@ export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.met
  */
 export const localHome = path.resolve(process.env.INFRA_HOME ?? path.join(repositoryRoot, '.local'));
 
+export interface InfraPaths {
+  home: string;
+  logs: string;
+  run: string;
+  data: (server: string) => string;
+  config: (server: string) => string;
+  log: (server: string) => string;
+  pidFile: (server: string) => string;
+}
+
+/** The folders of servers run under `home`: the local infrastructure's, or a test's private cluster's. */
+export function infraPaths(home: string): InfraPaths {
+  return {
+    home,
+    logs: path.join(home, 'logs'),
+    run: path.join(home, 'run'),
+    data: (server: string) => path.join(home, 'data', server),
+    config: (server: string) => path.join(home, 'config', server),
+    log: (server: string) => path.join(home, 'logs', `${server}.log`),
+    pidFile: (server: string) => path.join(home, 'run', `${server}.pid`),
+  };
+}
+
 export const localPaths = {
-  home: localHome,
+  ...infraPaths(localHome),
   servers: path.join(localHome, 'servers'),
   downloads: path.join(localHome, 'downloads'),
-  logs: path.join(localHome, 'logs'),
-  run: path.join(localHome, 'run'),
-  data: (server: string) => path.join(localHome, 'data', server),
-  config: (server: string) => path.join(localHome, 'config', server),
-  log: (server: string) => path.join(localHome, 'logs', `${server}.log`),
-  pidFile: (server: string) => path.join(localHome, 'run', `${server}.pid`),
 };
 
 export const mavenProjects = {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, writeFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { localPaths } from './paths.ts';
+import { localPaths, type InfraPaths } from './paths.ts';
 
 export interface LaunchSpec {
   command: string;
@@ -16,10 +16,10 @@ export interface LaunchSpec {
  * group so `down` can stop the whole tree (Elasticsearch's launcher forks the server JVM),
  * with stdout and stderr appended to its log file.
  */
-export async function launch(server: string, spec: LaunchSpec): Promise<number> {
-  await mkdir(localPaths.logs, { recursive: true });
-  await mkdir(localPaths.run, { recursive: true });
-  const log = await open(localPaths.log(server), 'a');
+export async function launch(server: string, spec: LaunchSpec, paths: InfraPaths = localPaths): Promise<number> {
+  await mkdir(paths.logs, { recursive: true });
+  await mkdir(paths.run, { recursive: true });
+  const log = await open(paths.log(server), 'a');
   await log.write(`\n===== ${new Date().toISOString()} starting ${server}: ${spec.command} ${spec.args.join(' ')}\n`);
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
@@ -35,13 +35,13 @@ export async function launch(server: string, spec: LaunchSpec): Promise<number> 
   await log.close();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${server} did not start`);
-  await writeFile(localPaths.pidFile(server), `${pid}\n`);
+  await writeFile(paths.pidFile(server), `${pid}\n`);
   return pid;
 }
 
-export async function readPid(server: string): Promise<number | undefined> {
+export async function readPid(server: string, paths: InfraPaths = localPaths): Promise<number | undefined> {
   try {
-    const pid = Number((await readFile(localPaths.pidFile(server), 'utf8')).trim());
+    const pid = Number((await readFile(paths.pidFile(server), 'utf8')).trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -61,12 +61,12 @@ function isAlive(pid: number): boolean {
  * The pid from our pid file, if that process is still ours: alive, and (where /proc
  * exists) working inside our local folder, so a recycled pid is never mistaken for a server.
  */
-export async function runningPid(server: string): Promise<number | undefined> {
-  const pid = await readPid(server);
+export async function runningPid(server: string, paths: InfraPaths = localPaths): Promise<number | undefined> {
+  const pid = await readPid(server, paths);
   if (pid === undefined || !isAlive(pid)) return undefined;
   try {
     const cwd = await readlink(`/proc/${pid}/cwd`);
-    if (!cwd.startsWith(localPaths.home)) return undefined;
+    if (!cwd.startsWith(paths.home)) return undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return pid;
     // No /proc (macOS): trust the pid file.
@@ -101,8 +101,11 @@ export async function residentMemory(pid: number): Promise<number | undefined> {
   return total > 0 ? total : undefined;
 }
 
-/** SIGTERM to the process group, then SIGKILL if it has not exited after `graceMs`. */
-export async function stop(server: string, pid: number, graceMs = 30_000): Promise<void> {
+/**
+ * SIGTERM to the process group, then SIGKILL if it has not exited after `graceMs`
+ * (a grace of 0 is a crash: SIGKILL at once).
+ */
+export async function stop(server: string, pid: number, graceMs = 30_000, paths: InfraPaths = localPaths): Promise<void> {
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-pid, signal);
@@ -114,12 +117,12 @@ export async function stop(server: string, pid: number, graceMs = 30_000): Promi
       }
     }
   };
-  signalGroup('SIGTERM');
+  if (graceMs > 0) signalGroup('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(200);
   if (isAlive(pid)) signalGroup('SIGKILL');
   while (isAlive(pid)) await sleep(100);
-  await rm(localPaths.pidFile(server), { force: true });
+  await rm(paths.pidFile(server), { force: true });
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -143,9 +146,9 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function logTail(server: string, lines = 25): Promise<string> {
+export async function logTail(server: string, lines = 25, paths: InfraPaths = localPaths): Promise<string> {
   try {
-    const text = await readFile(localPaths.log(server), 'utf8');
+    const text = await readFile(paths.log(server), 'utf8');
     return text.split('\n').slice(-lines - 1).join('\n');
   } catch {
     return '(no log yet)';

@@ -15,6 +15,8 @@ export const streamsConfig = {
   PROCESSING_GUARANTEE: z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),
   COMMIT_INTERVAL_MS: env.milliseconds(100),
   SESSION_TIMEOUT_MS: env.milliseconds(10_000),
+  /** Replication factor of the internal topics the service creates; unset, the broker's default.replication.factor. */
+  REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
 };
 
 export interface StreamsServiceConfig {
@@ -25,6 +27,7 @@ export interface StreamsServiceConfig {
   PROCESSING_GUARANTEE: 'exactly-once' | 'at-least-once';
   COMMIT_INTERVAL_MS: number;
   SESSION_TIMEOUT_MS: number;
+  REPLICATION_FACTOR?: number | undefined;
 }
 
 /** The streams application of a service, configured the same way in every service. */
@@ -51,5 +54,6 @@ export function createStreamsApp(options: {
     // Every topic of the system is keyed: a record without a key is a producer's bug, not an order.
     rejectNullKeys: true,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(config.REPLICATION_FACTOR !== undefined ? { replicationFactor: config.REPLICATION_FACTOR } : {}),
   });
 }

@@ -40,6 +40,7 @@ export const systemTopics: readonly TopicSpec[] = [
 ];
 
 export interface EnsureTopicsOptions {
+  /** Default: the broker's default.replication.factor (1 on one broker, 3 on the local three-broker cluster). */
   replicationFactor?: number;
   logger?: Logger;
   /** Put in front of every name (see TOPIC_PREFIX). */
@@ -54,7 +55,7 @@ export interface EnsureTopicsOptions {
 export async function ensureTopics(
   admin: Admin,
   topics: readonly TopicSpec[],
-  { replicationFactor = 1, logger, prefix = '' }: EnsureTopicsOptions = {},
+  { replicationFactor, logger, prefix = '' }: EnsureTopicsOptions = {},
 ): Promise<string[]> {
   topics = topics.map((topic) => ({ ...topic, name: `${prefix}${topic.name}` }));
   const existing = new Set(await admin.listTopics());
@@ -66,7 +67,8 @@ export async function ensureTopics(
       topics: missing.map((topic): ITopicConfig => ({
         topic: topic.name,
         numPartitions: topic.partitions,
-        replicationFactor,
+        // Left out, the broker's default applies: the same code serves one broker and a cluster.
+        ...(replicationFactor !== undefined ? { replicationFactor } : {}),
         configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       })),
     }).catch((error: unknown) => {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
+import { freeLoopbackPort } from '@ecosystem/infra';
 import { createKafka, createLogger, ensureTopics, systemTopics } from '@ecosystem/platform';
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from 'kafkajs';
 
@@ -24,16 +24,6 @@ export interface ServiceProcess {
   output: string[];
   /** Set when the test stopped it on purpose. */
   stopped?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**
@@ -86,7 +76,7 @@ export class TestSystem {
 
   /** `environment` adds to the system's, e.g. the addresses of the other services for the dashboard. */
   async startService(service: ServiceName, instance = 0, environment: Record<string, string> = {}): Promise<ServiceProcess> {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, service, 'src', 'main.ts')], {
       cwd: repository,
       env: {

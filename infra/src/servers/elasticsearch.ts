@@ -84,6 +84,8 @@ export function elasticsearchServer(): LocalServer {
   const endpoint = process.env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${httpPort}`;
   return {
     name: 'elasticsearch',
+    id: 'elasticsearch',
+    paths: localPaths,
     title: `Elasticsearch ${elasticsearchVersion}`,
     externalVariable: 'ELASTICSEARCH_URL',
     endpoint,

@@ -6,35 +6,140 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { findJava } from '../java.ts';
 import { resolveClasspath } from '../maven.ts';
-import { localPaths, mavenProjects } from '../paths.ts';
+import { localPaths, mavenProjects, type InfraPaths } from '../paths.ts';
 import { InfraError } from '../errors.ts';
 import { heapOption, type LocalServer } from './server.ts';
 
 const run = promisify(execFile);
 
 export const kafkaVersion = '4.3.1';
-const brokerPort = 9092;
-const controllerPort = 9093;
 const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
-const configDirectory = localPaths.config('kafka');
-const dataDirectory = localPaths.data('kafka');
+
+/** One node of a KRaft cluster: a broker and a controller in one process. */
+export interface KafkaNodeAddress {
+  id: number;
+  brokerPort: number;
+  controllerPort: number;
+}
+
+/**
+ * Where the nodes of a cluster listen (all on loopback) and where they keep their files.
+ * The local infrastructure's cluster lives in `.local`; a test's private cluster in a temp dir.
+ */
+export interface KafkaClusterLayout {
+  nodes: KafkaNodeAddress[];
+  paths: InfraPaths;
+  /** JVM heap options of each node (default: INFRA_KAFKA_HEAP or 256-512 MB). */
+  heap?: string;
+}
+
+/** The local infrastructure's brokers: node n on 9092 + 2(n-1), its controller on the port after. */
+export function loopbackLayout(brokers: number, paths: InfraPaths = localPaths): KafkaClusterLayout {
+  return { paths, nodes: Array.from({ length: brokers }, (_, index) => ({ id: index + 1, brokerPort: 9092 + 2 * index, controllerPort: 9093 + 2 * index })) };
+}
+
+export function brokerAddress(node: KafkaNodeAddress): string {
+  return `127.0.0.1:${node.brokerPort}`;
+}
+
+/** The broker list clients are given (KAFKA_BROKERS): every node, so any one of them can bootstrap. */
+export function bootstrapServers(layout: KafkaClusterLayout): string {
+  return layout.nodes.map(brokerAddress).join(',');
+}
+
+/** Node 1 keeps the single broker's names (`kafka`: pid file, log, data folder), so one and three brokers share them. */
+export function kafkaProcessName(nodeId: number): string {
+  return nodeId === 1 ? 'kafka' : `kafka-${nodeId}`;
+}
 
 /** Kafka's storage format wants a random 16-byte id in URL-safe base64 that does not start with '-'. */
-function clusterId(): string {
+function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
 }
 
-function serverProperties(): string {
+/**
+ * What the data folders were formatted for, written when the first node is formatted: every
+ * node of a cluster must be formatted with the same cluster id, and a data folder formatted
+ * for one broker cannot join three (its metadata names a quorum of one).
+ */
+interface ClusterFormat {
+  clusterId: string;
+  brokers: number;
+}
+
+function formatFile(paths: InfraPaths): string {
+  return path.join(paths.home, 'data', 'kafka-cluster.properties');
+}
+
+/** The number of brokers the data folder was formatted for; undefined when nothing is formatted yet. */
+export async function formattedBrokerCount(paths: InfraPaths = localPaths): Promise<number | undefined> {
+  const format = await readFormat(paths);
+  if (format) return format.brokers;
+  // Formatted before the launcher wrote the file: that was always a single broker.
+  return (await exists(path.join(paths.data('kafka'), 'meta.properties'))) ? 1 : undefined;
+}
+
+async function readFormat(paths: InfraPaths): Promise<ClusterFormat | undefined> {
+  try {
+    const text = await readFile(formatFile(paths), 'utf8');
+    const clusterId = /^cluster\.id=(.+)$/m.exec(text)?.[1];
+    const brokers = Number(/^brokers=(\d+)$/m.exec(text)?.[1]);
+    return clusterId && brokers > 0 ? { clusterId, brokers } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error for a data folder formatted for another number of brokers than asked for. */
+export function brokerCountMismatch(paths: InfraPaths, formatted: number, wanted: number): InfraError {
+  const brokers = (count: number) => (count === 1 ? 'a single broker' : `${count} brokers`);
+  return new InfraError(
+    `The Kafka data in ${path.join(paths.home, 'data')} was formatted for ${brokers(formatted)}, not ${wanted}.`,
+    `Start it as it was (--brokers ${formatted}), or run \`npm run infra -- reset\` (deletes all local data) to switch to ${brokers(wanted)}.`,
+  );
+}
+
+const formats = new WeakMap<KafkaClusterLayout, Promise<ClusterFormat>>();
+
+/** The cluster id every node is formatted with; the nodes of a layout prepare side by side and share one. */
+function clusterFormat(layout: KafkaClusterLayout): Promise<ClusterFormat> {
+  let format = formats.get(layout);
+  if (!format) {
+    format = (async () => {
+      const brokers = layout.nodes.length;
+      const existing = await readFormat(layout.paths);
+      const formattedFor = existing?.brokers ?? (await formattedBrokerCount(layout.paths));
+      if (formattedFor !== undefined && formattedFor !== brokers) throw brokerCountMismatch(layout.paths, formattedFor, brokers);
+      if (existing) return existing;
+      // Data formatted before this file existed keeps its id; otherwise the cluster is new.
+      const legacy = await readFile(path.join(layout.paths.data('kafka'), 'meta.properties'), 'utf8').catch(() => '');
+      const created = { clusterId: /^cluster\.id=(.+)$/m.exec(legacy)?.[1] ?? newClusterId(), brokers };
+      await mkdir(path.dirname(formatFile(layout.paths)), { recursive: true });
+      await writeFile(formatFile(layout.paths), `# Written by \`npm run infra\` when the Kafka storage was formatted.\ncluster.id=${created.clusterId}\nbrokers=${brokers}\n`);
+      return created;
+    })();
+    formats.set(layout, format);
+    // A failed check must be repeatable (after a reset), not cached.
+    format.catch(() => formats.delete(layout));
+  }
+  return format;
+}
+
+function serverProperties(layout: KafkaClusterLayout, node: KafkaNodeAddress, dataDirectory: string): string {
+  const brokers = layout.nodes.length;
+  // Three copies of everything, and a write needs two of them: one broker may die with nothing lost.
+  const replicationFactor = Math.min(3, brokers);
+  const minInSync = brokers >= 3 ? 2 : 1;
   return [
     '# Written by `npm run infra`; edits are overwritten on the next start.',
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    `node.id=${node.id}`,
+    `controller.quorum.voters=${layout.nodes.map((voter) => `${voter.id}@127.0.0.1:${voter.controllerPort}`).join(',')}`,
+    `listeners=PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.brokerPort}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -42,14 +147,16 @@ function serverProperties(): string {
     'num.partitions=3',
     // Topics are created by the project's declarative topic list, never by accident.
     'auto.create.topics.enable=false',
-    'offsets.topic.replication.factor=1',
+    `default.replication.factor=${replicationFactor}`,
+    `min.insync.replicas=${minInSync}`,
+    `offsets.topic.replication.factor=${replicationFactor}`,
     'offsets.topic.num.partitions=10',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${replicationFactor}`,
+    `transaction.state.log.min.isr=${minInSync}`,
     'transaction.state.log.num.partitions=10',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
-    // A single-node cluster has nobody else to wait for before the first rebalance.
+    `share.coordinator.state.topic.replication.factor=${replicationFactor}`,
+    `share.coordinator.state.topic.min.isr=${minInSync}`,
+    // Nobody to wait for before the first rebalance: the services start together anyway.
     'group.initial.rebalance.delay.ms=0',
     'log.cleaner.dedupe.buffer.size=16777216',
     '',
@@ -79,78 +186,90 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-export function kafkaServer(): LocalServer {
-  const endpoint = process.env.KAFKA_BROKERS ?? `127.0.0.1:${brokerPort}`;
+/** Fetches the broker's classpath through Maven (first time only). */
+export async function fetchKafka(): Promise<void> {
+  if (await exists(classpathFile)) return;
+  console.log(`Fetching Apache Kafka ${kafkaVersion} and its dependencies through Maven (first time only, ~55 MB)...`);
+  await resolveClasspath(mavenProjects.kafka, classpathFile, `Apache Kafka ${kafkaVersion}`);
+}
+
+const javaVersion = 17;
+const title = `Apache Kafka ${kafkaVersion} (KRaft)`;
+
+/**
+ * The servers of the local infrastructure's Kafka: one per node of a `brokers`-node cluster
+ * on loopback, or a single external one when KAFKA_BROKERS points elsewhere.
+ */
+export function kafkaServers(brokers: number): LocalServer[] {
+  const external = process.env.KAFKA_BROKERS;
+  if (external) return [{ ...kafkaNode(loopbackLayout(1), 1), endpoint: external, isHealthy: () => clusterAnswers(external.split(','), undefined) }];
+  const layout = loopbackLayout(brokers);
+  return layout.nodes.map((node) => kafkaNode(layout, node.id));
+}
+
+/** One node of a cluster (broker and controller), run by the launcher or by a test's private cluster. */
+export function kafkaNode(layout: KafkaClusterLayout, nodeId: number): LocalServer {
+  const node = layout.nodes.find((candidate) => candidate.id === nodeId);
+  if (!node) throw new Error(`the cluster has no node ${nodeId}`);
+  const id = kafkaProcessName(nodeId);
+  const configDirectory = layout.paths.config(id);
+  const dataDirectory = layout.paths.data(id);
   return {
     name: 'kafka',
-    title: `Apache Kafka ${kafkaVersion} (KRaft)`,
+    id,
+    paths: layout.paths,
+    title: layout.nodes.length === 1 ? title : `${title} node ${nodeId} of ${layout.nodes.length}`,
     externalVariable: 'KAFKA_BROKERS',
-    endpoint,
-    ports: [brokerPort, controllerPort],
-    javaVersion: 17,
+    endpoint: brokerAddress(node),
+    ports: [node.brokerPort, node.controllerPort],
+    javaVersion,
     startupTimeoutMs: 90_000,
-
-    async fetch() {
-      if (await exists(classpathFile)) return;
-      console.log(`Fetching Apache Kafka ${kafkaVersion} and its dependencies through Maven (first time only, ~55 MB)...`);
-      await resolveClasspath(mavenProjects.kafka, classpathFile, `Apache Kafka ${kafkaVersion}`);
-    },
+    fetch: fetchKafka,
 
     async prepare() {
-      const java = await findJava(this.javaVersion, this.title);
+      const java = await findJava(javaVersion, title);
       const classpath = (await readFile(classpathFile, 'utf8')).trim();
+      const format = await clusterFormat(layout);
       await mkdir(configDirectory, { recursive: true });
       await mkdir(dataDirectory, { recursive: true });
       const properties = path.join(configDirectory, 'server.properties');
       const log4j = path.join(configDirectory, 'log4j2.xml');
-      await writeFile(properties, serverProperties());
+      await writeFile(properties, serverProperties(layout, node, dataDirectory));
       await writeFile(log4j, log4jConfiguration);
       const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
 
       if (!(await exists(path.join(dataDirectory, 'meta.properties')))) {
         try {
-          await run(java.executable, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties], {
-            timeout: 60_000,
-          });
+          // A one-shot tool: the quick compiler and the small collector start it faster.
+          await run(java.executable, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', format.clusterId, '-c', properties], { timeout: 60_000 });
         } catch (error) {
-          const output = (error as { stdout?: string; stderr?: string });
+          const output = error as { stdout?: string; stderr?: string };
           throw new InfraError('Formatting the Kafka storage failed.', 'Run `npm run infra -- reset` and start again.', `${output.stdout ?? ''}${output.stderr ?? ''}`);
         }
       }
       return {
         command: java.executable,
-        args: [
-          ...heapOption('kafka', '-Xms256m -Xmx512m').split(/\s+/),
-          '-XX:+UseG1GC',
-          '-XX:MaxGCPauseMillis=20',
-          '-Djava.awt.headless=true',
-          ...jvm,
-          'kafka.Kafka',
-          properties,
-        ],
+        args: [...(layout.heap ?? heapOption('kafka', '-Xms256m -Xmx512m')).split(/\s+/), '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', properties],
         cwd: dataDirectory,
       };
     },
 
-    async isHealthy() {
-      const kafka = new Kafka({
-        clientId: 'infra-health',
-        brokers: endpoint.split(','),
-        connectionTimeout: 1_000,
-        requestTimeout: 2_000,
-        retry: { retries: 0 },
-        logLevel: logLevel.NOTHING,
-      });
-      const admin = kafka.admin();
-      try {
-        await admin.connect();
-        const cluster = await admin.describeCluster();
-        return cluster.brokers.length > 0 && cluster.controller !== null;
-      } catch {
-        return false;
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-    },
+    // Healthy: this node answers, is a registered (unfenced) broker, and the cluster has a controller.
+    isHealthy: () => clusterAnswers([brokerAddress(node)], nodeId),
   };
+}
+
+async function clusterAnswers(brokers: string[], nodeId: number | undefined): Promise<boolean> {
+  const kafka = new Kafka({ clientId: 'infra-health', brokers, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    const registered = nodeId === undefined ? cluster.brokers.length > 0 : cluster.brokers.some((broker) => broker.nodeId === nodeId);
+    return registered && cluster.controller !== null;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

@@ -20,6 +20,8 @@ export function registryServer(): LocalServer {
   const endpoint = process.env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${apiPort}/apis/ccompat/v7`;
   return {
     name: 'registry',
+    id: 'registry',
+    paths: localPaths,
     title: `Apicurio Registry ${registryVersion}`,
     externalVariable: 'SCHEMA_REGISTRY_URL',
     endpoint,

@@ -1,3 +1,4 @@
+import type { InfraPaths } from '../paths.ts';
 import type { LaunchSpec } from '../processes.ts';
 
 export type ServerName = 'kafka' | 'registry' | 'elasticsearch';
@@ -8,6 +9,10 @@ export type ServerName = 'kafka' | 'registry' | 'elasticsearch';
  */
 export interface LocalServer {
   name: ServerName;
+  /** The process's own name (pid file, log file): the server's name, or `kafka-2`... for the other brokers of a cluster. */
+  id: string;
+  /** Where its pid file and log live. */
+  paths: InfraPaths;
   title: string;
   /** The environment variable that points the whole project at an external server. */
   externalVariable: string;
