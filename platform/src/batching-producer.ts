@@ -1,4 +1,4 @@
-import { sendBatchCompletely } from '@ecosystem/streams';
+import { sendBatchAcknowledged } from '@ecosystem/streams';
 import type { Message, Producer } from 'kafkajs';
 
 interface Pending {
@@ -58,8 +58,8 @@ export class BatchingProducer {
       for (const { topic, message } of batch) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
       try {
         if (!this.producer) await this.connect();
-        // A producer of createProducer (RecordingPartitioner): records a broker failure made kafkajs skip are sent again.
-        await sendBatchCompletely(this.producer!, { acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        // A producer of createProducer (RecordingPartitioner): a send kafkajs completed only in part fails.
+        await sendBatchAcknowledged(this.producer!, { acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
         for (const pending of batch) pending.resolve();
       } catch (error) {
         for (const pending of batch) pending.reject(error);

@@ -73,8 +73,8 @@ function logKafkaEntry(logger: Logger, { level, log }: LogEntry): void {
 
 /**
  * Producers always name the partitioner: the Java-compatible one (kafkajs 2's default; saying
- * so silences its migration warning), remembering its choices so `sendBatchCompletely` can
- * send again what kafkajs skipped after a broker failure.
+ * so silences its migration warning), remembering its choices so `sendBatchAcknowledged` can
+ * tell a send that kafkajs completed only in part after a broker failure.
  */
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
   return kafka.producer({ createPartitioner: RecordingPartitioner, ...config });

@@ -14,7 +14,7 @@ export type { SessionStore, ReadOnlySessionStore, Session } from './stores/sessi
 export type { StateStore } from './stores/state-store.ts';
 export { partitionForKey, murmur2 } from './partitioner.ts';
 export { KafkaStreams, waitForLeaders } from './engine/kafka-streams.ts';
-export { RecordingPartitioner, sendBatchCompletely } from './engine/complete-send.ts';
+export { RecordingPartitioner, sendBatchAcknowledged, UnacknowledgedSendError } from './engine/acknowledged-send.ts';
 export type { StreamsOptions, StreamsState, KeyOwner } from './engine/kafka-streams.ts';
 export type { ProcessingGuarantee } from './engine/task-runner.ts';
 export type { RuntimeLogger } from './engine/logger.ts';

@@ -6,7 +6,7 @@ import { partitionForKey } from '../partitioner.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import { changelogTopic, resolveTopic, type Subtopology, type Topology } from '../topology.ts';
 import { streamsAssigner, type TaskSource } from './assignor.ts';
-import { RecordingPartitioner } from './complete-send.ts';
+import { RecordingPartitioner } from './acknowledged-send.ts';
 import { GlobalStores } from './global-stores.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
 import { PartitionOwners, type Owner } from './owners.ts';

@@ -8,7 +8,7 @@ import { RecordFailure, StreamTask } from '../task.ts';
 import { changelogTopic, type Subtopology, type Topology } from '../topology.ts';
 import { ChangelogReader, type ReadRange } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
-import { RecordingPartitioner, sendBatchCompletely } from './complete-send.ts';
+import { RecordingPartitioner, sendBatchAcknowledged } from './acknowledged-send.ts';
 import { Mutex } from './mutex.ts';
 import { metaSublevel, nextOffsetOperation, openTaskDatabase, readNextOffset, wipeStore, type MetaSublevel } from './state-directory.ts';
 
@@ -118,7 +118,7 @@ export class TaskRunner {
 
     if (context.guarantee === 'exactly-once') {
       this.producer = context.kafka.producer({
-        // Java's murmur2 partitioner (kafkajs' default since 2.0), remembering its choices for sendBatchCompletely.
+        // Java's murmur2 partitioner (kafkajs' default since 2.0), remembering its choices for sendBatchAcknowledged.
         createPartitioner: RecordingPartitioner,
         transactionalId: this.transactionalId,
         idempotent: true,
@@ -379,7 +379,7 @@ export class TaskRunner {
       if (this.context.guarantee === 'exactly-once') {
         const transaction = await this.producer!.transaction();
         try {
-          for (const chunk of chunks(topicMessages)) metadata.push(...(await sendBatchCompletely(transaction, { topicMessages: chunk, acks: -1 }, this.onResend)));
+          for (const chunk of chunks(topicMessages)) metadata.push(...(await sendBatchAcknowledged(transaction, { topicMessages: chunk, acks: -1 })));
           if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.context.applicationId, topics: groupOffsets(offsets) });
           await transaction.commit();
         } catch (error) {
@@ -387,7 +387,7 @@ export class TaskRunner {
           throw error;
         }
       } else {
-        for (const chunk of chunks(topicMessages)) metadata.push(...(await sendBatchCompletely(this.context.sharedProducer(), { topicMessages: chunk, acks: -1 }, this.onResend)));
+        for (const chunk of chunks(topicMessages)) metadata.push(...(await sendBatchAcknowledged(this.context.sharedProducer(), { topicMessages: chunk, acks: -1 })));
         if (offsets.length > 0) await this.context.commitConsumerOffsets(offsets);
       }
     } catch (error) {
@@ -415,8 +415,6 @@ export class TaskRunner {
     for (const [topic, offset] of advanced) this.committedPositions.set(topic, offset);
     if (includeOffsets) this.lastCommit = Date.now();
   }
-
-  private readonly onResend = (records: number) => this.context.logger.warn({ task: this.id, records }, 'records the client skipped after a broker failure; sending them again');
 
   /** Clean close commits first; a dirty close (lost task, failed commit) drops uncommitted work. */
   async close(clean: boolean): Promise<void> {
