@@ -1,0 +1,87 @@
+import type { KafkaCluster } from '@ecosystem/infra';
+import { ConfigResourceTypes } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestSystem } from '../e2e/system.ts';
+import { outcome, startPipelineOnPrivateCluster, timeUntilValidated, type OrderLoad, type PipelineOnPrivateCluster } from './order-load.ts';
+
+/**
+ * The path for users who outgrow one broker: the five pipeline services on a private
+ * three-node cluster (replication factor 3, min.insync.replicas 2, the local cluster's
+ * settings), created by the same code as on one broker. One broker, the leader of an orders
+ * partition, is killed under load and restarted later: the others carry on, nothing is lost
+ * and no order is finalized twice.
+ */
+let running: PipelineOnPrivateCluster | undefined;
+let cluster: KafkaCluster;
+let system: TestSystem;
+let load: OrderLoad;
+
+beforeAll(async () => {
+  running = await startPipelineOnPrivateCluster(3);
+  ({ cluster, system, load } = running);
+}, 240_000);
+
+afterAll(async () => {
+  await running?.stop();
+}, 120_000);
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const step = (started: number, what: string) => console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+
+describe('a three-broker cluster', () => {
+  it('gives every topic of the system, its internal topics and the transaction and offset logs 3 replicas and min.insync.replicas 2', async () => {
+    const admin = system.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(system.prefix) || topic === '__consumer_offsets' || topic === '__transaction_state');
+      // The system's topics, the services' changelog, repartition and dead-letter topics, and Kafka's own.
+      expect(topics.filter((topic) => topic.startsWith(system.prefix)).length).toBeGreaterThan(15);
+      expect(topics).toContain('__transaction_state');
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      const replicas = metadata.topics.flatMap(({ name, partitions }) => partitions.map((partition) => [name, partition.replicas.length] as const));
+      expect(replicas.filter(([, count]) => count !== 3)).toEqual([]);
+      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })) });
+      const minInSync = configs.resources.map(({ resourceName, configEntries }) => [resourceName, configEntries[0]?.configValue] as const);
+      expect(minInSync.filter(([, value]) => value !== '2')).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('loses nothing when the leader of an orders partition is killed (kill -9) under load and comes back', async () => {
+    const started = Date.now();
+    load.start(20);
+    await pause(3_000);
+    const admin = system.kafka.admin();
+    await admin.connect();
+    const orders = await admin.fetchTopicMetadata({ topics: [`${system.prefix}orders.v1`] }).finally(() => admin.disconnect());
+    const victim = orders.topics[0]!.partitions.find((partition) => partition.partitionId === 0)!.leader;
+    await cluster.killBroker(victim);
+    const killed = Date.now();
+    step(started, `killed broker ${victim}, ${load.accepted.length} orders accepted so far`);
+    const acceptedBeforeKill = load.accepted.length;
+    await pause(20_000);
+    const acceptedWhileDown = load.accepted.length - acceptedBeforeKill;
+    step(started, `${acceptedWhileDown} orders accepted since the kill; starting broker ${victim} again`);
+    await cluster.startBroker(victim);
+    const back = Date.now();
+    step(started, `broker ${victim} is back`);
+    const recoveryMs = await timeUntilValidated(system, load, back, 60_000);
+    await pause(3_000);
+    await load.stop();
+    step(started, `load stopped, ${load.accepted.length} orders accepted`);
+
+    const result = await outcome(system, load.accepted, 60_000);
+    console.log(
+      `broker ${victim} (leader of orders.v1-0) killed: ${acceptedWhileDown} orders accepted in the 20 s after the kill; back ${((back - killed) / 1000).toFixed(1)} s after it; ` +
+        `accepted ${load.accepted.length} in all, refused ${JSON.stringify(Object.fromEntries(load.refused))}; ` +
+        `first order after it came back validated in ${(recoveryMs / 1000).toFixed(1)} s; backlog finished ${(result.drainMs / 1000).toFixed(1)} s after the load stopped; ` +
+        `test took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    // Two brokers of three are enough to accept writes: the API kept taking orders with one dead.
+    expect(acceptedWhileDown).toBeGreaterThan(20);
+    expect([...result.finals].filter(([, states]) => states.length !== 1 || states[0] !== 'VALIDATED')).toEqual([]);
+    expect(result.finalizedTwice).toEqual([]);
+    expect(result.reservedUnits).toEqual(result.validatedUnits);
+  }, 180_000);
+});

@@ -1,0 +1,22 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { brokerOutageRound, startPipelineOnPrivateCluster, type PipelineOnPrivateCluster } from './order-load.ts';
+
+/**
+ * The only broker is stopped (SIGTERM) under load for a few seconds and started again. The
+ * five pipeline services run on a private one-node cluster, so the shared broker and every
+ * other test are untouched: they reconnect and finish every order the API accepted.
+ * (kill -9 of the only broker is in broker-crash.crash.test.ts, a separate suite.)
+ */
+let running: PipelineOnPrivateCluster | undefined;
+
+beforeAll(async () => {
+  running = await startPipelineOnPrivateCluster(1);
+}, 180_000);
+
+afterAll(async () => {
+  await running?.stop();
+}, 120_000);
+
+describe('the broker stops under load and comes back', () => {
+  it('stopped (SIGTERM) for a few seconds: every accepted order ends VALIDATED exactly once', () => brokerOutageRound(running!, 'stopped (SIGTERM)', () => running!.cluster.stopBroker(1)), 150_000);
+});
