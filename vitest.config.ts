@@ -46,15 +46,6 @@ export default defineConfig({
           ...integrationTimeouts,
         },
       },
-      {
-        // Known failures kept out of `npm test`: `npm run test:broker-crash` (see the file).
-        test: {
-          name: 'broker-crash',
-          include: ['test/failures/**/*.crash.test.ts'],
-          globalSetup: ['test/infrastructure.setup.ts'],
-          ...integrationTimeouts,
-        },
-      },
     ],
   },
 });
