@@ -1,5 +1,6 @@
 import { Topics, type TopicSerdes } from '@ecosystem/avro';
 import type { Kafka } from 'kafkajs';
+import { percentile } from './bench/stats.ts';
 
 interface Counters {
   created: number;
@@ -92,14 +93,14 @@ export class SystemSummary {
     const rate = (key: keyof Counters) => (seconds > 0 && first && last ? ((last[key] - first[key]) / seconds).toFixed(1) : '-');
     const sorted = [...this.latencies].sort((left, right) => left - right);
     if (this.latencies.length > 5_000) this.latencies = this.latencies.slice(-5_000);
-    const percentile = (fraction: number) => (sorted.length ? `${sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]} ms` : '-');
+    const latency = (fraction: number) => (sorted.length ? `${percentile(sorted, fraction)} ms` : '-');
     const services = Object.entries(this.external.ready).map(([name, up]) => `${up ? '\u001b[32m●\u001b[0m' : '\u001b[31m○\u001b[0m'} ${name}`);
     const dashboard = this.endpoints.services.find((service) => service.name === 'dashboard');
     return [
       `order ecosystem — ${new Date().toISOString().slice(11, 19)}   (Ctrl-C stops everything; logs in .local/logs/)${dashboard ? `   live dashboard: http://localhost:${dashboard.port}` : ''}`,
       `orders   posted ${this.totals.created}   validated ${this.totals.validated}   failed ${this.totals.failed}`,
       `per sec  posted ${rate('created')}   validated ${rate('validated')}   failed ${rate('failed')}`,
-      `latency  created -> final  p50 ${percentile(0.5)}   p99 ${percentile(0.99)}   (${sorted.length} orders)`,
+      `latency  created -> final  p50 ${latency(0.5)}   p99 ${latency(0.99)}   (${sorted.length} orders)`,
       `fraud flags ${this.external.fraud ?? '-'}   emails sent ${this.external.emails ?? '-'}   Elasticsearch documents ${this.external.documents ?? '-'}`,
       '',
       ...services,

@@ -88,17 +88,36 @@ export async function residentMemory(pid: number): Promise<number | undefined> {
   }
   for (const entry of entries.filter((name) => /^\d+$/.test(name))) {
     try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state, ppid, pgrp, ...
-      const processGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (processGroup !== pid) continue;
-      const status = await readFile(`/proc/${entry}/status`, 'utf8');
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      if (parseStat(await readFile(`/proc/${entry}/stat`, 'utf8')).processGroup !== pid) continue;
+      total += parseResidentBytes(await readFile(`/proc/${entry}/status`, 'utf8')) ?? 0;
     } catch {
       // The process ended while we looked.
     }
   }
   return total > 0 ? total : undefined;
+}
+
+export interface ProcessStat {
+  parent: number;
+  processGroup: number;
+  /** utime + stime, in clock ticks. */
+  cpuTicks: number;
+}
+
+/** Parses /proc/<pid>/stat. The command name is in parentheses and may hold spaces, so fields are counted after the last ')'. */
+export function parseStat(text: string): ProcessStat {
+  const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15), numbered as in proc(5).
+  const field = (number: number) => Number(fields[number - 3]);
+  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15) };
+  if (!Number.isFinite(stat.parent) || !Number.isFinite(stat.processGroup) || !Number.isFinite(stat.cpuTicks)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
+  return stat;
+}
+
+/** VmRSS of /proc/<pid>/status, in bytes (undefined for a kernel thread or a zombie). */
+export function parseResidentBytes(statusText: string): number | undefined {
+  const kibibytes = /^VmRSS:\s+(\d+) kB/m.exec(statusText)?.[1];
+  return kibibytes === undefined ? undefined : Number(kibibytes) * 1024;
 }
 
 /**

@@ -4,32 +4,12 @@
  * into its process group, so a server is measured as its whole group.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { parseResidentBytes, parseStat } from '@ecosystem/infra';
+
+export { parseResidentBytes, parseStat, type ProcessStat } from '@ecosystem/infra';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on every mainstream Linux). */
 export const ticksPerSecond = 100;
-
-export interface ProcessStat {
-  parent: number;
-  processGroup: number;
-  /** utime + stime, in clock ticks. */
-  cpuTicks: number;
-}
-
-/** Parses /proc/<pid>/stat. The command name is in parentheses and may hold spaces, so fields are counted after the last ')'. */
-export function parseStat(text: string): ProcessStat {
-  const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
-  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15), numbered as in proc(5).
-  const field = (number: number) => Number(fields[number - 3]);
-  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15) };
-  if (!Number.isFinite(stat.parent) || !Number.isFinite(stat.processGroup) || !Number.isFinite(stat.cpuTicks)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
-  return stat;
-}
-
-/** VmRSS of /proc/<pid>/status, in bytes (undefined for a kernel thread or a zombie). */
-export function parseResidentBytes(statusText: string): number | undefined {
-  const kibibytes = /^VmRSS:\s+(\d+) kB/m.exec(statusText)?.[1];
-  return kibibytes === undefined ? undefined : Number(kibibytes) * 1024;
-}
 
 /** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
 export function parseMachineCpu(procStatText: string): { busy: number; total: number } {
