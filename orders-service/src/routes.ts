@@ -20,6 +20,8 @@ export interface OrdersRoutesOptions {
 }
 
 const forwardedHeader = 'x-forwarded-by';
+/** On a forwarded request: what is left of the client's timeout, in milliseconds. */
+const remainingHeader = 'x-remaining-ms';
 /** Set on the answer of an instance that is stopping: the request was not taken and may be sent elsewhere. */
 const stoppingHeader = 'x-instance-stopping';
 const isFinal = (order: Order) => order.state === 'VALIDATED' || order.state === 'FAILED';
@@ -90,13 +92,13 @@ export function ordersApi(options: OrdersRoutesOptions): {
    */
   async function forward(ctx: Context, endpoint: string, deadline: number): Promise<boolean> {
     const url = new URL(ctx.originalUrl, `http://${endpoint}`);
-    if (ctx.method === 'GET') url.searchParams.set('timeout', String(Math.max(0, deadline - Date.now())));
     const body = ctx.method === 'POST' ? JSON.stringify(ctx.state.orderBody) : undefined;
     let response: Response;
     try {
       response = await fetch(url, {
         method: ctx.method,
-        headers: { [forwardedHeader]: options.endpoint, ...(body ? { 'content-type': 'application/json' } : {}) },
+        // The client's own timeout stays in the URL (the owner's 504 names it); the owner waits only for what is left of it.
+        headers: { [forwardedHeader]: options.endpoint, [remainingHeader]: String(Math.max(0, deadline - Date.now())), ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body } : {}),
         signal: AbortSignal.timeout(Math.max(1_000, deadline - Date.now() + 2_000)),
       });
@@ -163,7 +165,8 @@ export function ordersApi(options: OrdersRoutesOptions): {
   const getOrder = (accepts: (order: Order) => boolean, what: string) => async (ctx: Context) => {
     const id = ctx.params.id!;
     const timeout = timeoutOf(ctx);
-    const deadline = Date.now() + timeout;
+    const remaining = ctx.get(forwardedHeader) ? Number(ctx.get(remainingHeader)) : Number.NaN;
+    const deadline = Date.now() + (Number.isFinite(remaining) ? Math.min(timeout, remaining) : timeout);
     await atOwner(ctx, id, deadline, async () => {
       const store = localStore(id);
       let order = await store.get(id);
