@@ -1,5 +1,5 @@
 import { createSchemaRegistry, topicSerdes, type Order } from '@ecosystem/avro';
-import { BatchingProducer, createHttpServer, createKafka, createLogger, createProducer, createStreamsApp, loadConfig, runService } from '@ecosystem/platform';
+import { BatchingProducer, createHttpServer, createKafka, createLogger, createStreamsApp, loadConfig, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
 import { ordersApi } from './routes.ts';
 import { ordersViewTopology } from './topology.ts';
@@ -18,7 +18,7 @@ await runService(service, logger, async () => {
   let orderChanged = (_id: string, _order: Order) => {};
   const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
   const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
-  const producer = new BatchingProducer(() => createProducer(kafka, { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }));
+  const producer = new BatchingProducer(() => kafka.producer());
   await producer.connect();
 
   const api = ordersApi({

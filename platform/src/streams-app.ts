@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { KafkaStreams, type Topology } from '@ecosystem/streams';
-import type { Kafka } from 'kafkajs';
+import { KafkaStreams, type KafkaClients, type Topology } from '@ecosystem/streams';
 import { env } from './config.ts';
 import type { Logger } from './logger.ts';
 import { z } from 'zod';
@@ -34,7 +33,7 @@ export interface StreamsServiceConfig {
 export function createStreamsApp(options: {
   service: string;
   topology: Topology;
-  kafka: Kafka;
+  kafka: KafkaClients;
   logger: Logger;
   config: StreamsServiceConfig;
   endpoint?: string;
@@ -45,7 +44,7 @@ export function createStreamsApp(options: {
   return new KafkaStreams({
     applicationId: config.APPLICATION_ID ?? `${prefix}${service}`,
     topology: options.topology,
-    kafka: options.kafka,
+    clients: options.kafka,
     logger: options.logger.child({ component: 'streams' }),
     stateDirectory: config.STATE_DIR ?? path.resolve('.local', 'state', `${prefix}${service}-${config.INSTANCE_ID}`),
     guarantee: config.PROCESSING_GUARANTEE,

@@ -1,6 +1,5 @@
 import { Topics } from '@ecosystem/avro';
-import { waitForLeaders } from '@ecosystem/streams';
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { createTopics, partitionCounts, type KafkaClients, type TopicSpec as StreamsTopicSpec } from '@ecosystem/streams';
 import type { Logger } from './logger.ts';
 
 /**
@@ -8,10 +7,7 @@ import type { Logger } from './logger.ts';
  * the latest value per key (tables) are compacted; event logs keep the broker's retention.
  * The streams runtime declares its own internal changelog and repartition topics.
  */
-export interface TopicSpec {
-  name: string;
-  partitions: number;
-  compacted: boolean;
+export interface TopicSpec extends StreamsTopicSpec {
   /** What the topic holds, for `read-topics` and humans. */
   description: string;
 }
@@ -48,47 +44,26 @@ export interface EnsureTopicsOptions {
 }
 
 /**
- * Creates the topics that are missing; leaves existing ones alone, but warns when an
+ * Creates the topics that are missing (through the runtime's internal topic manager, which
+ * the services' own topics go through too); leaves existing ones alone, but warns when an
  * existing topic has fewer partitions than declared, because key ownership (and so the
  * co-partitioning of joins) would silently differ from what the services assume.
  */
 export async function ensureTopics(
-  admin: Admin,
+  clients: KafkaClients,
   topics: readonly TopicSpec[],
   { replicationFactor, logger, prefix = '' }: EnsureTopicsOptions = {},
 ): Promise<string[]> {
-  topics = topics.map((topic) => ({ ...topic, name: `${prefix}${topic.name}` }));
-  const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((topic) => !existing.has(topic.name));
-  if (missing.length > 0) {
-    // Another process may create the same topics at the same moment: that is fine.
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: missing.map((topic): ITopicConfig => ({
-        topic: topic.name,
-        numPartitions: topic.partitions,
-        // Left out, the broker's default applies: the same code serves one broker and a cluster.
-        ...(replicationFactor !== undefined ? { replicationFactor } : {}),
-        configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    }).catch((error: unknown) => {
-      if (!/already exists/i.test(String((error as { errors?: unknown[] }).errors?.map(String) ?? error))) throw error;
-    });
-    await waitForLeaders(admin, missing.map((topic) => topic.name));
-    logger?.info({ topics: missing.map((topic) => topic.name) }, 'created topics');
-  }
-  const present = topics.filter((topic) => existing.has(topic.name));
-  if (present.length > 0) {
-    const metadata = await admin.fetchTopicMetadata({ topics: present.map((topic) => topic.name) });
-    for (const topic of present) {
-      const actual = metadata.topics.find((candidate) => candidate.name === topic.name)?.partitions.length ?? 0;
-      if (actual < topic.partitions) {
-        logger?.warn(
-          { topic: topic.name, declared: topic.partitions, actual },
-          'topic has fewer partitions than declared; delete it or add partitions',
-        );
-      }
+  const specs = topics.map((topic) => ({ ...topic, name: `${prefix}${topic.name}`, ...(replicationFactor !== undefined ? { replicationFactor } : {}) }));
+  const admin = clients.admin();
+  const created = await createTopics(admin, specs);
+  if (created.length > 0) logger?.info({ topics: created }, 'created topics');
+  const counts = await partitionCounts(admin, specs.filter((spec) => !created.includes(spec.name)).map((spec) => spec.name));
+  for (const spec of specs) {
+    const actual = counts.get(spec.name);
+    if (actual !== undefined && actual < spec.partitions) {
+      logger?.warn({ topic: spec.name, declared: spec.partitions, actual }, 'topic has fewer partitions than declared; delete it or add partitions');
     }
   }
-  return missing.map((topic) => topic.name);
+  return created;
 }

@@ -3,9 +3,7 @@ import type { StreamRecord } from './record.ts';
 import { jsonSerde, type KeyValueSerdes, type Serde, type SyncSerde } from './serde.ts';
 import {
   Topology,
-  internalPrefix,
   type GlobalStoreDefinition,
-  type InternalTopic,
   type StoreDefinition,
   type StoreKind,
   type Subtopology,
@@ -68,7 +66,6 @@ export class StreamsBuilder {
   private readonly nodes = new Map<string, MutableNode>();
   private readonly stores = new Map<string, StoreDefinition>();
   private readonly globalStores: GlobalStoreDefinition[] = [];
-  private readonly internalTopics: InternalTopic[] = [];
   /** Stores that have a source node feeding them without a processor edge (source-topic tables). */
   private readonly storeOwners = new Map<string, string[]>();
   private counter = 0;
@@ -102,7 +99,6 @@ export class StreamsBuilder {
   addStore(definition: StoreDefinition): void {
     if (this.stores.has(definition.name)) throw new Error(`the topology already has a store named ${definition.name}`);
     this.stores.set(definition.name, definition);
-    if (definition.changelog.kind === 'internal') this.internalTopics.push({ suffix: `${definition.name}-changelog`, kind: 'changelog' });
   }
 
   /** @internal Adds an edge to an existing node (merge points have two parents). */
@@ -116,14 +112,13 @@ export class StreamsBuilder {
     this.storeOwners.set(store, [...(this.storeOwners.get(store) ?? []), node]);
   }
 
-  /** @internal */
-  addRepartitionTopic(suffix: string): void {
-    this.internalTopics.push({ suffix, kind: 'repartition' });
+  stream<K, V>(topic: string | string[], serdes: StreamSerdes<K, V>, options: { name?: string } = {}): KStream<K, V> {
+    return this.source((Array.isArray(topic) ? topic : [topic]).map((external) => ({ external })), serdes, options.name ?? this.nextName('KSTREAM-SOURCE'));
   }
 
-  stream<K, V>(topic: string | string[], serdes: StreamSerdes<K, V>, options: { name?: string } = {}): KStream<K, V> {
-    const name = options.name ?? this.nextName('KSTREAM-SOURCE');
-    this.addNode({ kind: 'source', name, topics: Array.isArray(topic) ? topic : [topic], serdes: serdes as KeyValueSerdes<unknown, unknown>, children: [] });
+  /** @internal A stream from topics given by reference (internal repartition topics too). */
+  source<K, V>(topics: TopicReference[], serdes: StreamSerdes<K, V>, name: string): KStream<K, V> {
+    this.addNode({ kind: 'source', name, topics, serdes: serdes as KeyValueSerdes<unknown, unknown>, children: [] });
     return new KStream<K, V>(this, name, serdes, false);
   }
 
@@ -133,7 +128,7 @@ export class StreamsBuilder {
    */
   table<K, V>(topic: string, serdes: StreamSerdes<K, V>, options: { storeName: string; storeValueSerde?: SyncSerde<V> }): KTable<K, V> {
     const source = this.nextName('KTABLE-SOURCE');
-    this.addNode({ kind: 'source', name: source, topics: [topic], serdes: serdes as KeyValueSerdes<unknown, unknown>, children: [] });
+    this.addNode({ kind: 'source', name: source, topics: [{ external: topic }], serdes: serdes as KeyValueSerdes<unknown, unknown>, children: [] });
     this.addStore({
       name: options.storeName,
       kind: 'key-value',
@@ -184,7 +179,7 @@ export class StreamsBuilder {
         throw new Error(`processor ${users[0]} uses the store ${store}, which was never added (addStateStore)`);
       }
     }
-    return new Topology(nodes, new Map(this.stores), [...this.globalStores], this.subtopologies(), [...this.internalTopics]);
+    return new Topology(nodes, new Map(this.stores), [...this.globalStores], this.subtopologies());
   }
 
   /** Connected components of the graph, joined also through shared (non-global) stores. */
@@ -222,13 +217,11 @@ export class StreamsBuilder {
         if (node.kind === 'source') {
           for (const topic of node.topics) {
             // A task hands each record of a topic to one source node: a second one would starve.
-            const other = readers.get(topic);
-            if (other !== undefined) {
-              const shown = topic.startsWith(internalPrefix) ? topic.slice(internalPrefix.length) : topic;
-              throw new Error(`sources ${other} and ${node.name} both read ${shown} in one sub-topology: read the topic once and reuse the stream`);
-            }
-            readers.set(topic, node.name);
-            sources.push(topic.startsWith(internalPrefix) ? { internal: topic.slice(internalPrefix.length) } : { external: topic });
+            const shown = 'external' in topic ? topic.external : topic.internal;
+            const other = readers.get(shown);
+            if (other !== undefined) throw new Error(`sources ${other} and ${node.name} both read ${shown} in one sub-topology: read the topic once and reuse the stream`);
+            readers.set(shown, node.name);
+            sources.push(topic);
           }
         }
         if (node.kind === 'processor') for (const store of node.stores) if (this.stores.has(store)) stores.add(store);
@@ -333,7 +326,7 @@ export class KStream<K, V> {
       {
         kind: 'sink',
         name: named.name ?? this.builder.nextName('KSTREAM-SINK'),
-        topic: topic as string | ((key: unknown, value: unknown) => string),
+        topic: typeof topic === 'string' ? { external: topic } : (topic as (key: unknown, value: unknown) => string),
         serdes: serdes as KeyValueSerdes<unknown, unknown>,
         children: [],
       },
@@ -354,10 +347,9 @@ export class KStream<K, V> {
     if (!this.keyChanged) return serdes && !this.serdes ? this.derive(this.nodeName, serdes, false) : this;
     const chosen = serdes ?? this.serdes;
     if (!chosen) throw new Error(`${name} repartitions this stream (its key changed) and needs key and value serdes: pass { serdes }`);
-    const suffix = `${name}-repartition`;
-    this.builder.addRepartitionTopic(suffix);
-    this.to(`${internalPrefix}${suffix}`, chosen, { name: `${name}-repartition-sink` });
-    return this.builder.stream<K, V>(`${internalPrefix}${suffix}`, chosen, { name: `${name}-repartition-source` });
+    const topic = { internal: `${name}-repartition` };
+    this.builder.addNode({ kind: 'sink', name: `${name}-repartition-sink`, topic, serdes: chosen as KeyValueSerdes<unknown, unknown>, children: [] }, this.nodeName);
+    return this.builder.source<K, V>([topic], chosen, `${name}-repartition-source`);
   }
 
   join<VT, VOut>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT) => VOut, options: Named & { serdes?: StreamSerdes<K, V> } = {}): KStream<K, VOut> {

@@ -28,3 +28,8 @@ export interface OutgoingRecord {
   /** Set for changelog records (the task's own partition); otherwise the murmur2 partitioner decides. */
   partition?: number;
 }
+
+/** Headers as the Kafka client sends them: bytes for names and values. */
+export function encodeHeaders(headers: RecordHeaders): Map<Buffer, Buffer> {
+  return new Map(Object.entries(headers).map(([name, value]) => [Buffer.from(name), typeof value === 'string' ? Buffer.from(value) : value]));
+}

@@ -3,7 +3,7 @@ import type { OutgoingRecord, RawRecord, StreamRecord } from './record.ts';
 import type { OpenStore } from './stores/factory.ts';
 import type { StateStore } from './stores/state-store.ts';
 import type { ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
-import { internalPrefix, resolveTopic, sinkTopic, type SinkNode, type SourceNode, type Subtopology, type TopicReference, type Topology } from './topology.ts';
+import type { ResolvedTopology, SinkNode, SourceNode, Subtopology } from './topology.ts';
 
 export type FailureStage = 'deserialization' | 'processing';
 
@@ -33,16 +33,15 @@ export function taskId(subtopology: number, partition: number): string {
 export class StreamTask {
   readonly id: string;
   private readonly processors = new Map<string, Processor<unknown, unknown, unknown, unknown>>();
-  private readonly sources = new Map<string, SourceNode>();
+  private readonly sources = new Map<string, SourceNode<string>>();
   private readonly outputs: OutgoingRecord[] = [];
   private current: { topic: string; partition: number; offset: string } | undefined;
   private time = -1;
 
   constructor(
-    private readonly topology: Topology,
-    readonly subtopology: Subtopology,
+    private readonly topology: ResolvedTopology,
+    readonly subtopology: Subtopology<string>,
     readonly partition: number,
-    readonly applicationId: string,
     readonly stores: ReadonlyMap<string, OpenStore>,
     private readonly globalStores: ReadonlyMap<string, StateStore>,
     /** Dead-letter records without a key (for applications whose every topic is keyed). */
@@ -51,11 +50,15 @@ export class StreamTask {
     this.id = taskId(subtopology.id, partition);
     for (const name of subtopology.nodes) {
       const node = topology.node(name);
-      if (node.kind === 'source') for (const topic of node.topics) this.sources.set(resolveTopic(topicReference(topic), applicationId), node);
+      if (node.kind === 'source') for (const topic of node.topics) this.sources.set(topic, node);
     }
   }
 
-  /** The resolved names of the topics this task reads. */
+  get applicationId(): string {
+    return this.topology.applicationId;
+  }
+
+  /** The topics this task reads. */
   get sourceTopics(): string[] {
     return [...this.sources.keys()];
   }
@@ -106,8 +109,8 @@ export class StreamTask {
     }
   }
 
-  private async sink(node: SinkNode, record: StreamRecord<unknown, unknown>): Promise<void> {
-    const topic = sinkTopic(node, record.key, record.value, this.applicationId);
+  private async sink(node: SinkNode<string>, record: StreamRecord<unknown, unknown>): Promise<void> {
+    const topic = typeof node.topic === 'function' ? node.topic(record.key, record.value) : node.topic;
     this.outputs.push({
       topic,
       key: record.key === null || record.key === undefined ? null : await node.serdes.key.serialize(record.key),
@@ -163,19 +166,10 @@ export class StreamTask {
     return this.outputs.length > 0 || [...this.stores.values()].some(({ bytes }) => bytes.hasChanges);
   }
 
-  /** Sets stream time after restoring, so windows do not reopen after a restart. */
-  restoreStreamTime(time: number): void {
-    this.time = Math.max(this.time, time);
-  }
-
   async close(): Promise<void> {
     for (const processor of this.processors.values()) await processor.close?.();
     this.processors.clear();
   }
-}
-
-function topicReference(topic: string): TopicReference {
-  return topic.startsWith(internalPrefix) ? { internal: topic.slice(internalPrefix.length) } : { external: topic };
 }
 
 /**

@@ -1,12 +1,13 @@
 import { MemoryLevel } from 'memory-level';
 import { partitionForKey } from './partitioner.ts';
 import type { OutgoingRecord, RecordHeaders } from './record.ts';
-import type { Serde, SyncSerde } from './serde.ts';
+import type { Serde } from './serde.ts';
 import type { LevelDatabase } from './stores/bytes-store.ts';
 import { openStore, type OpenStore } from './stores/factory.ts';
 import type { StateStore } from './stores/state-store.ts';
 import { RecordFailure, StreamTask } from './task.ts';
-import { resolveTopic, type Topology } from './topology.ts';
+import type { ResolvedTopology, Topology } from './topology.ts';
+import { storeEntry } from './engine/state-manager.ts';
 
 export interface DriverOptions {
   applicationId?: string;
@@ -45,6 +46,7 @@ export interface DeadLetter {
  */
 export class TopologyTestDriver {
   private readonly applicationId: string;
+  private readonly topology: ResolvedTopology;
   private readonly partitions: number;
   private readonly tasks = new Map<string, StreamTask>();
   private readonly topicLogs = new Map<string, LoggedRecord[]>();
@@ -55,11 +57,9 @@ export class TopologyTestDriver {
   private readonly offsets = new Map<string, number>();
   readonly deadLetters: DeadLetter[] = [];
 
-  private constructor(
-    private readonly topology: Topology,
-    options: DriverOptions,
-  ) {
+  private constructor(topology: Topology, options: DriverOptions) {
     this.applicationId = options.applicationId ?? 'test-app';
+    this.topology = topology.resolve(this.applicationId);
     this.partitions = options.partitions ?? 1;
   }
 
@@ -88,7 +88,7 @@ export class TopologyTestDriver {
       for (let partition = 0; partition < this.partitions; partition += 1) {
         const database = await this.open();
         const stores = new Map(subtopology.stores.map((name) => [name, openStore(database, this.topology.stores.get(name)!)]));
-        const task = new StreamTask(this.topology, subtopology, partition, this.applicationId, stores, globalStoreViews);
+        const task = new StreamTask(this.topology, subtopology, partition, stores, globalStoreViews);
         await task.init();
         this.tasks.set(task.id, task);
       }
@@ -178,12 +178,10 @@ export class TopologyTestDriver {
   }
 
   private async updateGlobal(global: OpenStore, record: LoggedRecord): Promise<void> {
-    if (record.key === null) return;
     const source = this.topology.globalStores.find((candidate) => candidate.store.name === global.definition.name)!;
-    const key = await source.serdes.key.deserialize(record.key);
-    const value = record.value === null ? null : await source.serdes.value.deserialize(record.value);
-    const keyBytes = (global.definition.keySerde as SyncSerde<unknown>).serialize(key);
-    global.bytes.put(keyBytes, value === null ? null : global.definition.valueSerde.serialize(value));
+    const entry = await storeEntry(global.definition, record, source.serdes);
+    if (!entry) return;
+    global.bytes.put(...entry);
     await global.bytes.sublevel.db.batch(global.bytes.flushOperations());
     global.bytes.clearBuffer();
   }
@@ -213,7 +211,7 @@ export class TopologyTestDriver {
 
   /** Topic names the topology reads, resolved. */
   sourceTopics(): string[] {
-    return [...new Set(this.topology.subtopologies.flatMap((subtopology) => subtopology.sources.map((source) => resolveTopic(source, this.applicationId))))];
+    return this.topology.sourceTopics;
   }
 
   async close(): Promise<void> {

@@ -6,11 +6,18 @@ import type { KeyValueSerdes, Serde, SyncSerde } from './serde.ts';
  * parent -> child edges; a sink writing to a repartition topic and the source reading it
  * are not connected, which is what splits the graph into sub-topologies. Each
  * sub-topology runs as one task per input partition.
+ *
+ * Internal topics (repartition, changelog) are named `<application id>-<suffix>`, so a
+ * topology refers to them by suffix until it is `resolve`d for an application, once.
  */
-export interface SourceNode {
+export type TopicReference = { external: string } | { internal: string };
+
+export type TopicChooser = (key: unknown, value: unknown) => string;
+
+export interface SourceNode<Topic = TopicReference> {
   kind: 'source';
   name: string;
-  topics: string[];
+  topics: Topic[];
   serdes: KeyValueSerdes<unknown, unknown>;
   children: string[];
 }
@@ -23,17 +30,15 @@ export interface ProcessorNode {
   children: string[];
 }
 
-export type TopicChooser = (key: unknown, value: unknown) => string;
-
-export interface SinkNode {
+export interface SinkNode<Topic = TopicReference> {
   kind: 'sink';
   name: string;
-  topic: string | TopicChooser;
+  topic: Topic | TopicChooser;
   serdes: KeyValueSerdes<unknown, unknown>;
   children: [];
 }
 
-export type TopologyNode = SourceNode | ProcessorNode | SinkNode;
+export type TopologyNode<Topic = TopicReference> = SourceNode<Topic> | ProcessorNode | SinkNode<Topic>;
 
 export type StoreKind = 'key-value' | 'window' | 'session' | 'join-buffer';
 
@@ -51,27 +56,23 @@ export interface StoreDefinition {
   retentionMs?: number;
 }
 
+/** A store as it runs: with the name of the topic it is restored from. */
+export interface ResolvedStore extends StoreDefinition {
+  changelogTopic: string;
+}
+
 export interface GlobalStoreDefinition {
   store: StoreDefinition;
   topic: string;
   serdes: KeyValueSerdes<unknown, unknown>;
 }
 
-/** Internal topics are named `<application id>-<suffix>` when the application runs. */
-export interface InternalTopic {
-  suffix: string;
-  kind: 'repartition' | 'changelog';
-}
-
-export interface Subtopology {
+export interface Subtopology<Topic = TopicReference> {
   id: number;
-  /** Source topics; internal ones are given as `{ internal: suffix }`. */
-  sources: TopicReference[];
+  sources: Topic[];
   nodes: string[];
   stores: string[];
 }
-
-export type TopicReference = { external: string } | { internal: string };
 
 export class Topology {
   constructor(
@@ -79,55 +80,98 @@ export class Topology {
     readonly stores: ReadonlyMap<string, StoreDefinition>,
     readonly globalStores: readonly GlobalStoreDefinition[],
     readonly subtopologies: readonly Subtopology[],
-    readonly internalTopics: readonly InternalTopic[],
   ) {}
 
-  node(name: string): TopologyNode {
+  /** The topology of one application: every internal topic named `<applicationId>-<suffix>`. */
+  resolve(applicationId: string): ResolvedTopology {
+    const name = (reference: TopicReference) => ('external' in reference ? reference.external : `${applicationId}-${reference.internal}`);
+    const nodes = new Map<string, TopologyNode<string>>();
+    for (const [nodeName, node] of this.nodes) {
+      if (node.kind === 'source') nodes.set(nodeName, { ...node, topics: node.topics.map(name) });
+      else if (node.kind === 'sink') nodes.set(nodeName, { ...node, topic: typeof node.topic === 'function' ? node.topic : name(node.topic) });
+      else nodes.set(nodeName, node);
+    }
+    const stores = new Map<string, ResolvedStore>();
+    for (const [storeName, store] of this.stores) {
+      stores.set(storeName, { ...store, changelogTopic: store.changelog.kind === 'source-topic' ? store.changelog.topic : `${applicationId}-${store.name}-changelog` });
+    }
+    const internalTopics: InternalTopic[] = [];
+    const subtopologies = this.subtopologies.map((subtopology) => {
+      for (const source of subtopology.sources) if ('internal' in source) internalTopics.push({ name: name(source), kind: 'repartition', subtopology: subtopology.id });
+      for (const store of subtopology.stores) {
+        if (this.stores.get(store)!.changelog.kind === 'internal') internalTopics.push({ name: stores.get(store)!.changelogTopic, kind: 'changelog', subtopology: subtopology.id });
+      }
+      return { ...subtopology, sources: subtopology.sources.map(name) };
+    });
+    return new ResolvedTopology(applicationId, nodes, stores, this.globalStores, subtopologies, internalTopics, this);
+  }
+
+  /** A readable outline of the sub-topologies, like Kafka Streams' TopologyDescription. */
+  describe(): string {
+    return describeTopology(this.nodes, this.subtopologies, this.globalStores, (reference) => ('external' in reference ? reference.external : `<app>-${reference.internal}`));
+  }
+}
+
+/** A topic the runtime creates for an application, sized like the inputs of its sub-topology. */
+export interface InternalTopic {
+  name: string;
+  kind: 'repartition' | 'changelog';
+  subtopology: number;
+}
+
+/** A topology with concrete topic names: what tasks run. */
+export class ResolvedTopology {
+  constructor(
+    readonly applicationId: string,
+    readonly nodes: ReadonlyMap<string, TopologyNode<string>>,
+    readonly stores: ReadonlyMap<string, ResolvedStore>,
+    readonly globalStores: readonly GlobalStoreDefinition[],
+    readonly subtopologies: readonly Subtopology<string>[],
+    readonly internalTopics: readonly InternalTopic[],
+    readonly source: Topology,
+  ) {}
+
+  node(name: string): TopologyNode<string> {
     const node = this.nodes.get(name);
     if (!node) throw new Error(`no node named ${name}`);
     return node;
   }
 
-  /** A readable outline of the sub-topologies, like Kafka Streams' TopologyDescription. */
+  store(name: string): ResolvedStore {
+    const store = this.stores.get(name);
+    if (!store) throw new Error(`no store named ${name}`);
+    return store;
+  }
+
+  /** Every topic read by a task: the source topics of all sub-topologies. */
+  get sourceTopics(): string[] {
+    return [...new Set(this.subtopologies.flatMap((subtopology) => subtopology.sources))];
+  }
+
+  /** Topics the application reads but does not create. */
+  get externalTopics(): string[] {
+    const internal = new Set(this.internalTopics.map((topic) => topic.name));
+    return [...new Set([...this.sourceTopics.filter((topic) => !internal.has(topic)), ...this.globalStores.map((global) => global.topic)])];
+  }
+
   describe(): string {
-    const lines: string[] = [];
-    for (const subtopology of this.subtopologies) {
-      lines.push(`Sub-topology ${subtopology.id}: ${subtopology.sources.map(describeTopic).join(', ')}`);
-      for (const name of subtopology.nodes) {
-        const node = this.node(name);
-        const target = node.kind === 'sink' ? ` -> ${typeof node.topic === 'string' ? describeSinkTopic(node.topic) : '(topic per record)'}` : '';
-        const stores = node.kind === 'processor' && node.stores.length > 0 ? ` [stores: ${node.stores.join(', ')}]` : '';
-        lines.push(`  ${node.kind} ${name}${stores}${target}${node.children.length ? ` --> ${node.children.join(', ')}` : ''}`);
-      }
-    }
-    for (const global of this.globalStores) lines.push(`Global store ${global.store.name} <- ${global.topic}`);
-    return lines.join('\n');
+    return describeTopology(this.nodes, this.subtopologies, this.globalStores, (topic) => topic);
   }
 }
 
-function describeSinkTopic(topic: string): string {
-  return topic.startsWith(internalPrefix) ? `<app>-${topic.slice(internalPrefix.length)}` : topic;
+function describeTopology<Topic>(nodes: ReadonlyMap<string, TopologyNode<Topic>>, subtopologies: readonly Subtopology<Topic>[], globalStores: readonly GlobalStoreDefinition[], show: (topic: Topic) => string): string {
+  const lines: string[] = [];
+  for (const subtopology of subtopologies) {
+    lines.push(`Sub-topology ${subtopology.id}: ${subtopology.sources.map(show).join(', ')}`);
+    for (const name of subtopology.nodes) {
+      const node = nodes.get(name)!;
+      const target = node.kind === 'sink' ? ` -> ${typeof node.topic === 'function' ? '(topic per record)' : show(node.topic)}` : '';
+      const stores = node.kind === 'processor' && node.stores.length > 0 ? ` [stores: ${node.stores.join(', ')}]` : '';
+      lines.push(`  ${node.kind} ${name}${stores}${target}${node.children.length ? ` --> ${node.children.join(', ')}` : ''}`);
+    }
+  }
+  for (const global of globalStores) lines.push(`Global store ${global.store.name} <- ${global.topic}`);
+  return lines.join('\n');
 }
-
-function describeTopic(reference: TopicReference): string {
-  return 'external' in reference ? reference.external : `<app>-${reference.internal}`;
-}
-
-export function resolveTopic(reference: TopicReference, applicationId: string): string {
-  return 'external' in reference ? reference.external : `${applicationId}-${reference.internal}`;
-}
-
-export function changelogTopic(applicationId: string, store: StoreDefinition): string {
-  return store.changelog.kind === 'source-topic' ? store.changelog.topic : `${applicationId}-${store.name}-changelog`;
-}
-
-/** The serdes of a sink writing to an internal (repartition) topic are resolved at run time. */
-export function sinkTopic(node: SinkNode, key: unknown, value: unknown, applicationId: string): string {
-  const topic = typeof node.topic === 'string' ? node.topic : node.topic(key, value);
-  return topic.startsWith(internalPrefix) ? `${applicationId}-${topic.slice(internalPrefix.length)}` : topic;
-}
-
-/** Sinks to internal topics name them with this prefix until the application id is known. */
-export const internalPrefix = '\u0000internal:';
 
 export type { Serde };

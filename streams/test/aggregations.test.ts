@@ -10,7 +10,7 @@ describe('groupByKey aggregations', () => {
     builder.stream('clicks', strings).groupByKey().count({ storeName: 'click-counts' }).toStream().to('counts', numbers);
     const topology = builder.build();
     // No key change, so no repartition; only the changelog is internal.
-    expect(topology.internalTopics).toEqual([{ suffix: 'click-counts-changelog', kind: 'changelog' }]);
+    expect(topology.resolve('app').internalTopics).toEqual([{ name: 'app-click-counts-changelog', kind: 'changelog', subtopology: 0 }]);
     expect(topology.subtopologies).toHaveLength(1);
     const d = await start(topology);
     const input = d.inputTopic('clicks', strings);
@@ -92,7 +92,7 @@ describe('groupBy aggregations', () => {
     grouped.aggregate(() => 0, (_key, value, sum) => sum + value, { storeName: 'sales-sum' }).toStream().to('sum', numbers);
     grouped.reduce((left, right) => Math.min(left, right), { storeName: 'sales-min' }).toStream().to('min', numbers);
     const topology = builder.build();
-    expect(topology.internalTopics.filter((topic) => topic.kind === 'repartition')).toEqual([{ suffix: 'by-product-repartition', kind: 'repartition' }]);
+    expect(topology.resolve('app').internalTopics.filter((topic) => topic.kind === 'repartition')).toEqual([{ name: 'app-by-product-repartition', kind: 'repartition', subtopology: 1 }]);
     expect(topology.subtopologies).toHaveLength(2);
     expect(topology.subtopologies[1]!.stores).toEqual(['sales-count', 'sales-sum', 'sales-min']);
 
@@ -129,7 +129,7 @@ describe('groupBy aggregations', () => {
     grouped.count({ storeName: 'upper-count' });
     grouped.reduce((left, right) => left + right, { storeName: 'upper-sum' });
     const topology = builder.build();
-    expect(topology.internalTopics.filter((topic) => topic.kind === 'repartition').map((topic) => topic.suffix)).toEqual(['upper-count-repartition', 'upper-sum-repartition']);
+    expect(topology.resolve('app').internalTopics.filter((topic) => topic.kind === 'repartition').map((topic) => topic.name)).toEqual(['app-upper-count-repartition', 'app-upper-sum-repartition']);
     const d = await start(topology);
     await d.inputTopic('sales', numbers).pipe('a', 5, 1);
     await d.inputTopic('sales', numbers).pipe('A', 6, 1);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, StreamsBuilder, stringSerde, type ReadOnlyKeyValueStore } from '../src/index.ts';
-import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
+import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
 
@@ -24,11 +24,11 @@ const amountSerde = {
 
 describe('dead-letter handling', () => {
   it('sends poison records to <app>.dlq with the reason and keeps processing the records after them', async () => {
-    const kafka = testKafka();
+    const clients = testClients();
     const input = unique('dlq-input');
     const output = unique('dlq-output');
     const applicationId = unique('dlq-app');
-    await createTopics(kafka, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    await createTopics(clients, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
     const builder = new StreamsBuilder();
     builder
       .stream(input, { key: stringSerde, value: amountSerde })
@@ -37,12 +37,12 @@ describe('dead-letter handling', () => {
         return { amount: value.amount * 2 };
       })
       .to(output, { key: stringSerde, value: amountSerde });
-    const app = new KafkaStreams({ applicationId, topology: builder.build(), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'dlq-')) });
+    const app = new KafkaStreams({ applicationId, topology: builder.build(), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'dlq-')) });
     running.push(app);
     await app.start();
     await eventually(() => app.isReady, 'the app to be ready', 30_000);
 
-    await produce(kafka, input, [
+    await produce(clients, input, [
       { key: 'a', value: '{"amount":1}' },
       { key: 'garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
       { key: 'b', value: '{"amount":2}' },
@@ -50,21 +50,21 @@ describe('dead-letter handling', () => {
       { key: 'c', value: '{"amount":3}' },
     ]);
 
-    const outputs = await consumeUntil(kafka, output, (records) => records.length >= 3);
-    expect(outputs.map(({ message }) => [message.key!.toString(), message.value!.toString()])).toEqual([
+    const outputs = await consumeUntil(clients, output, (records) => records.length >= 3);
+    expect(outputs.map(({ key, value }) => [key!.toString(), value!.toString()])).toEqual([
       ['a', '{"amount":2}'],
       ['b', '{"amount":4}'],
       ['c', '{"amount":6}'],
     ]);
-    const deadLetters = await consumeUntil(kafka, app.deadLetterTopic, (records) => records.length >= 2);
-    const summary = deadLetters.map(({ message }) => ({
-      key: message.key!.toString(),
-      value: message.value,
-      stage: message.headers!['dlq.stage']!.toString(),
-      error: message.headers!['dlq.error']!.toString(),
-      topic: message.headers!['dlq.topic']!.toString(),
-      partition: message.headers!['dlq.partition']!.toString(),
-      offset: message.headers!['dlq.offset']!.toString(),
+    const deadLetters = await consumeUntil(clients, app.deadLetterTopic, (records) => records.length >= 2);
+    const summary = deadLetters.map(({ key, value, headers }) => ({
+      key: key!.toString(),
+      value,
+      stage: headers['dlq.stage']!.toString(),
+      error: headers['dlq.error']!.toString(),
+      topic: headers['dlq.topic']!.toString(),
+      partition: headers['dlq.partition']!.toString(),
+      offset: headers['dlq.offset']!.toString(),
     }));
     expect(summary).toEqual([
       { key: 'garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), stage: 'deserialization', error: expect.stringMatching(/^deserialization failed: .*JSON/), topic: input, partition: '0', offset: '1' },
@@ -73,11 +73,11 @@ describe('dead-letter handling', () => {
   });
 
   it('retries a global-table record that fails for a passing reason, and skips one that can never be read', async () => {
-    const kafka = testKafka();
+    const clients = testClients();
     const prices = unique('global-prices');
     const input = unique('global-input');
     const output = unique('global-output');
-    await createTopics(kafka, [{ name: prices, partitions: 1 }, { name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    await createTopics(clients, [{ name: prices, partitions: 1 }, { name: input, partitions: 1 }, { name: output, partitions: 1 }]);
     // The registry being down looks like this to the runtime: a serde error marked transient.
     let registryDownFor = 3;
     const flakyAmountSerde = {
@@ -87,7 +87,7 @@ describe('dead-letter handling', () => {
         return amountSerde.deserialize(bytes);
       },
     };
-    await produce(kafka, prices, [
+    await produce(clients, prices, [
       { key: 'garbage', value: Buffer.from([0xde, 0xad]) },
       { key: 'flaky', value: '{"amount":7,"note":"flaky"}' },
       { key: 'plain', value: '{"amount":3}' },
@@ -98,7 +98,7 @@ describe('dead-letter handling', () => {
       .stream(input, { key: stringSerde, value: stringSerde })
       .leftJoinGlobal(table, (_key, product) => product, (product, price: { amount: number } | undefined) => `${product}=${price?.amount ?? 'none'}`)
       .to(output, { key: stringSerde, value: stringSerde });
-    const app = new KafkaStreams({ applicationId: unique('global-app'), topology: builder.build(), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'global-')) });
+    const app = new KafkaStreams({ applicationId: unique('global-app'), topology: builder.build(), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'global-')) });
     running.push(app);
     await app.start();
     await eventually(() => app.isReady, 'the app to be ready', 30_000);
@@ -107,8 +107,8 @@ describe('dead-letter handling', () => {
     const store = app.globalStore<ReadOnlyKeyValueStore<string, { amount: number }>>('prices');
     expect(await store.get('flaky')).toEqual({ amount: 7 });
     expect(await store.get('garbage')).toBeUndefined();
-    await produce(kafka, input, [{ key: '1', value: 'flaky' }, { key: '2', value: 'plain' }, { key: '3', value: 'garbage' }]);
-    const joined = await consumeUntil(kafka, output, (records) => records.length >= 3);
-    expect(joined.map(({ message }) => message.value!.toString())).toEqual(['flaky=7', 'plain=3', 'garbage=none']);
+    await produce(clients, input, [{ key: '1', value: 'flaky' }, { key: '2', value: 'plain' }, { key: '3', value: 'garbage' }]);
+    const joined = await consumeUntil(clients, output, (records) => records.length >= 3);
+    expect(joined.map(({ value }) => value!.toString())).toEqual(['flaky=7', 'plain=3', 'garbage=none']);
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, StreamsBuilder, stringSerde, type KeyValueStore } from '../src/index.ts';
-import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
+import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
 
@@ -27,21 +27,21 @@ function countingTopology(input: string, output: string) {
 
 describe('KafkaStreams on the real broker', () => {
   it('counts per key exactly once and serves the counts from its store', async () => {
-    const kafka = testKafka();
+    const clients = testClients();
     const input = unique('input');
     const output = unique('output');
-    await createTopics(kafka, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
-    const app = new KafkaStreams({ applicationId: unique('count-app'), topology: countingTopology(input, output), kafka, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')), endpoint: 'localhost:1' });
+    await createTopics(clients, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
+    const app = new KafkaStreams({ applicationId: unique('count-app'), topology: countingTopology(input, output), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')), endpoint: 'localhost:1' });
     running.push(app);
     await app.start();
     await eventually(() => app.isReady, 'the app to be ready', 30_000);
 
     const keys = Array.from({ length: 20 }, (_, index) => `key-${index}`);
-    await produce(kafka, input, Array.from({ length: 400 }, (_, index) => ({ key: keys[index % keys.length]!, value: 'x' })));
+    await produce(clients, input, Array.from({ length: 400 }, (_, index) => ({ key: keys[index % keys.length]!, value: 'x' })));
 
-    const records = await consumeUntil(kafka, output, (seen) => seen.length >= 400);
+    const records = await consumeUntil(clients, output, (seen) => seen.length >= 400);
     const latest = new Map<string, number>();
-    for (const { message } of records) latest.set(message.key!.toString(), Number(message.value!.toString()));
+    for (const { key, value } of records) latest.set(key!.toString(), Number(value!.toString()));
     expect(records).toHaveLength(400);
     expect([...latest.values()].every((count) => count === 20)).toBe(true);
 

@@ -61,7 +61,7 @@ describe('processor API', () => {
 
   it('runs a ContextualProcessor with its store: reads, writes, forwards', async () => {
     const topology = deduplicating();
-    expect(topology.internalTopics).toEqual([{ suffix: 'first-seen-changelog', kind: 'changelog' }]);
+    expect(topology.resolve('dedup-app').internalTopics).toEqual([{ name: 'dedup-app-first-seen-changelog', kind: 'changelog', subtopology: 0 }]);
     const d = await start(topology, { applicationId: 'dedup-app' });
     const input = d.inputTopic('events', strings);
     await input.pipe('a', 'first a', 50);

@@ -78,9 +78,9 @@ describe('repartitioning', () => {
       .groupByKey({ serdes: numbers })
       .count({ storeName: 'word-count' });
     const topology = builder.build();
-    expect(topology.internalTopics).toEqual([
-      { suffix: 'word-count-repartition', kind: 'repartition' },
-      { suffix: 'word-count-changelog', kind: 'changelog' },
+    expect(topology.resolve('app').internalTopics).toEqual([
+      { name: 'app-word-count-repartition', kind: 'repartition', subtopology: 1 },
+      { name: 'app-word-count-changelog', kind: 'changelog', subtopology: 1 },
     ]);
     const driver = await start(topology, { partitions: 3 });
     for (const word of ['Hello', 'HELLO', 'world']) await driver.inputTopic('lines', strings).pipe('line', word, 1);
@@ -101,7 +101,7 @@ describe('repartitioning', () => {
       .groupByKey()
       .count({ storeName: 'lengths' });
     const topology = builder.build();
-    expect(topology.internalTopics.map((topic) => topic.kind)).toEqual(['changelog']);
+    expect(topology.resolve('app').internalTopics.map((topic) => topic.kind)).toEqual(['changelog']);
     expect(topology.subtopologies).toHaveLength(1);
   });
 });

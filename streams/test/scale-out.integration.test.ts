@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, StreamsBuilder, stringSerde, type KeyValueStore } from '../src/index.ts';
-import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testKafka, unique } from './support/cluster.ts';
+import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
 
@@ -22,7 +22,7 @@ async function countingApp(applicationId: string, input: string, output: string,
     .count({ storeName: 'counts' })
     .toStream()
     .to(output, { key: stringSerde, value: numberSerde });
-  const app = new KafkaStreams({ applicationId, topology: builder.build(), kafka: testKafka(endpoint), stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'scale-')), endpoint, sessionTimeoutMs: 6_000 });
+  const app = new KafkaStreams({ applicationId, topology: builder.build(), clients: testClients(endpoint), stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'scale-')), endpoint, sessionTimeoutMs: 6_000 });
   running.push(app);
   await app.start();
   return app;
@@ -30,11 +30,11 @@ async function countingApp(applicationId: string, input: string, output: string,
 
 describe('two instances of one application', () => {
   it('split the partitions, agree on every key owner, and hand over state when one stops', async () => {
-    const kafka = testKafka();
+    const clients = testClients();
     const input = unique('scale-input');
     const output = unique('scale-output');
     const applicationId = unique('scale-app');
-    await createTopics(kafka, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
+    await createTopics(clients, [{ name: input, partitions: 3 }, { name: output, partitions: 3 }]);
     const keys = Array.from({ length: 60 }, (_, index) => `customer-${index}`);
 
     const first = await countingApp(applicationId, input, output, 'first:8000');
@@ -44,9 +44,9 @@ describe('two instances of one application', () => {
     expect(second.assignedTasks.length).toBeGreaterThan(0);
     expect(new Set([...first.assignedTasks, ...second.assignedTasks])).toEqual(new Set(['0_0', '0_1', '0_2']));
 
-    await produce(kafka, input, keys.flatMap((key, index) => Array.from({ length: (index % 5) + 1 }, () => ({ key, value: 'x' }))));
+    await produce(clients, input, keys.flatMap((key, index) => Array.from({ length: (index % 5) + 1 }, () => ({ key, value: 'x' }))));
     const expectedTotal = keys.reduce((sum, _key, index) => sum + (index % 5) + 1, 0);
-    await consumeUntil(kafka, output, (records) => records.length >= expectedTotal);
+    await consumeUntil(clients, output, (records) => records.length >= expectedTotal);
 
     const owners = new Map<string, string>();
     for (const key of keys) {

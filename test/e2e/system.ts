@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
-import { createKafka, createLogger, ensureTopics, systemTopics } from '@ecosystem/platform';
-import { Kafka, logLevel, Partitioners, type KafkaMessage } from 'kafkajs';
+import { createKafka, createLogger, ensureTopics, systemTopics, type KafkaClients } from '@ecosystem/platform';
+import { followTopics } from '@ecosystem/streams';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -34,7 +34,7 @@ export interface ServiceProcess {
  */
 export class TestSystem {
   readonly processes: ServiceProcess[] = [];
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClients;
   readonly serdes: TopicSerdes;
 
   private constructor(
@@ -44,7 +44,7 @@ export class TestSystem {
     /** The cluster the copy runs on: the shared broker, or a test's private cluster. */
     readonly brokers: string[],
   ) {
-    this.kafka = new Kafka({ clientId: `${prefix}test`, brokers, logLevel: logLevel.NOTHING });
+    this.kafka = createKafka({ clientId: `${prefix}test`, brokers, logger: createLogger('e2e', 'silent') });
     this.serdes = topicSerdes(createSchemaRegistry(registryUrl), { prefix });
   }
 
@@ -52,11 +52,7 @@ export class TestSystem {
     const prefix = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}.`;
     const brokers = options.brokers ?? sharedBrokers;
     const system = new TestSystem(prefix, await mkdtemp(path.join(os.tmpdir(), 'e2e-state-')), options.environment ?? {}, brokers);
-    const logger = createLogger('e2e', 'silent');
-    const admin = createKafka({ clientId: 'e2e-setup', brokers, logger }).admin();
-    await admin.connect();
-    await ensureTopics(admin, systemTopics, { prefix });
-    await admin.disconnect();
+    await ensureTopics(system.kafka, systemTopics, { prefix });
     await registerTopicSchemas(createSchemaRegistry(registryUrl), { prefix });
     const services = options.services ?? pipelineServices;
     try {
@@ -163,11 +159,7 @@ export class TestSystem {
   }
 
   async putStock(stock: Record<string, number>): Promise<void> {
-    const serdes = this.serdes[Topics.warehouseInventory];
-    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    await producer.send({ topic: serdes.topic, acks: -1, messages: Object.entries(stock).map(([product, count]) => ({ key: serdes.key.serialize(product), value: serdes.value.serialize(count) })) });
-    await producer.disconnect();
+    await this.writeStock(stock);
     // Orders posted next must see this stock: wait until the inventory service has it.
     const inventory = this.processes.find((process) => process.service === 'inventory-service');
     if (!inventory) return;
@@ -180,38 +172,44 @@ export class TestSystem {
     }
   }
 
+  /** Writes stock rows to warehouse-inventory.v1 (without waiting for any service to read them). */
+  async writeStock(stock: Record<string, number>): Promise<void> {
+    const serdes = this.serdes[Topics.warehouseInventory];
+    const producer = this.kafka.producer();
+    try {
+      await producer.send({ messages: Object.entries(stock).map(([product, count]) => ({ topic: serdes.topic, key: serdes.key.serialize(product), value: serdes.value.serialize(count) })) });
+    } finally {
+      await producer.close();
+    }
+  }
+
   /** Reads a topic of this system from the beginning until `done`, decoding values. */
   async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V }>> {
-    const consumer = this.kafka.consumer({ groupId: `${this.prefix}reader-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
     const records: Array<{ key: string; value: V }> = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    if (done(records)) return records;
+    let reader: Awaited<ReturnType<typeof followTopics>> | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${records.length} records seen`)), timeoutMs);
-        if (done(records)) {
+        const check = () => {
+          if (!done(records)) return;
           clearTimeout(timer);
           resolve();
-        }
-        void consumer.run({
-          eachMessage: async ({ message }: { message: KafkaMessage }) => {
-            if (!message.key || !message.value) return;
-            // A record that does not decode (a poison record a test wrote) is not one of ours: skip it
-            // rather than let the consumer retry it forever.
+        };
+        followTopics(this.kafka, [topic], { from: 'beginning', name: `${this.prefix}reader` }, async (_topic, _partition, fetched) => {
+          for (const { key, value: bytes } of fetched) {
+            if (!key || !bytes) continue;
+            // A record that does not decode (a poison record a test wrote) is not one of ours: skip it.
             const value = await Promise.resolve()
-              .then(() => decode(message.value!))
+              .then(() => decode(bytes))
               .catch(() => undefined);
-            if (value === undefined) return;
-            records.push({ key: message.key.toString(), value });
-            if (done(records)) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        });
+            if (value !== undefined) records.push({ key: key.toString(), value });
+          }
+          check();
+        }).then((started) => (reader = started), reject);
       });
     } finally {
-      await consumer.disconnect();
+      await reader?.close();
     }
     return records;
   }
@@ -259,10 +257,9 @@ export class TestSystem {
       ),
     );
     const admin = this.kafka.admin();
-    await admin.connect();
     const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(this.prefix));
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await this.kafka.close();
     await rm(this.stateDirectory, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { allPartitions, beginningOffsets, TopicReader, type FetchedRecord, type KafkaClients } from '@ecosystem/streams';
 
 /** Test helpers shared by every workspace's integration tests. */
 
@@ -16,22 +15,23 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
   }
 }
 
-export interface ConsumedRecord {
+export interface ConsumedRecord extends FetchedRecord {
+  topic: string;
   partition: number;
-  message: KafkaMessage;
 }
 
 /**
  * Reads `topic` from the beginning (read committed) until `done` holds for what was read,
- * failing after `timeoutMs` with the number of records seen. The reader's group is deleted.
+ * failing after `timeoutMs` with the number of records seen. No consumer group is involved.
  */
-export async function consumeUntil(kafka: Kafka, topic: string, done: (records: ConsumedRecord[]) => boolean, timeoutMs = 60_000): Promise<ConsumedRecord[]> {
-  const groupId = `test-reader-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+export async function consumeUntil(clients: KafkaClients, topic: string, done: (records: ConsumedRecord[]) => boolean, timeoutMs = 60_000): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
-  await consumer.connect();
+  const admin = clients.admin();
+  const partitions = await allPartitions(admin, [topic]);
+  if (!partitions.has(topic)) throw new Error(`topic ${topic} does not exist`);
+  const starts = await beginningOffsets(admin, partitions);
+  const reader = new TopicReader(clients, { debug() {}, info() {}, warn() {}, error() {} }, `test-${topic}`);
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms reading ${topic}; saw ${records.length} records`)), timeoutMs);
       const check = () => {
@@ -40,23 +40,17 @@ export async function consumeUntil(kafka: Kafka, topic: string, done: (records: 
           resolve();
         }
       };
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            records.push({ partition, message });
-            check();
-          },
-        })
-        .catch(reject);
+      reader.follow(
+        partitions.get(topic)!.map((partition) => ({ topic, partition, from: starts.get(topic)?.get(partition) ?? 0 })),
+        async (range, fetched) => {
+          for (const record of fetched) records.push({ ...record, topic, partition: range.partition });
+          check();
+        },
+      );
       check();
     });
   } finally {
-    await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await reader.close();
   }
   return records;
 }

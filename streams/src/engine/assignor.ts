@@ -1,4 +1,4 @@
-import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
+import type { GroupPartitionsAssigner, GroupPartitionsAssignments } from '@platformatic/kafka';
 import { taskId } from '../task.ts';
 
 /** What each member tells the group leader: where it serves queries and which tasks it had. */
@@ -9,7 +9,7 @@ export interface MemberInfo {
   tasks: string[];
 }
 
-/** A sub-topology's task inputs: its (resolved) source topics, which must be co-partitioned. */
+/** A sub-topology's task inputs: its source topics, which must be co-partitioned. */
 export interface TaskSource {
   subtopology: number;
   topics: string[];
@@ -54,37 +54,33 @@ export function assignTasks(tasks: readonly string[], members: ReadonlyArray<{ m
 }
 
 /**
- * The kafkajs partition assigner of the runtime: it assigns tasks, not partitions, so that
- * partition p of every source topic of a sub-topology lands on the same member (the
- * co-partitioning joins need).
+ * The group's partition assigner: it assigns tasks, not partitions, so that partition p of
+ * every source topic of a sub-topology lands on the same member (the co-partitioning joins
+ * need).
  */
-export function streamsAssigner(options: { sources: () => TaskSource[]; memberInfo: () => MemberInfo }): PartitionAssigner {
-  return ({ cluster }): Assigner => ({
-    name: assignorName,
-    version: 1,
-    protocol({ topics }) {
-      return { name: assignorName, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: encodeMemberInfo(options.memberInfo()) }) };
-    },
-    async assign({ members }) {
-      const tasks: Array<{ id: string; topics: string[]; partition: number }> = [];
-      for (const source of options.sources()) {
-        const counts = source.topics.map((topic) => cluster.findTopicPartitionMetadata(topic).length);
-        const partitions = Math.max(0, ...counts);
-        for (let partition = 0; partition < partitions; partition += 1) tasks.push({ id: taskId(source.subtopology, partition), topics: source.topics, partition });
-      }
-      // Spread each sub-topology's partitions over the members: order tasks partition-major.
-      tasks.sort((left, right) => left.partition - right.partition || left.id.localeCompare(right.id));
-      const byMember = assignTasks(
-        tasks.map((task) => task.id),
-        members.map((member) => ({ memberId: member.memberId, previous: decodeMemberInfo(AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.userData).tasks })),
-      );
-      return [...byMember.entries()].map(([memberId, taskIds]) => {
-        const assignment: Record<string, number[]> = {};
-        for (const task of tasks.filter((candidate) => taskIds.includes(candidate.id))) {
-          for (const topic of task.topics) (assignment[topic] ??= []).push(task.partition);
+export function streamsAssigner(sources: () => readonly TaskSource[]): GroupPartitionsAssigner {
+  return (_current, members, _topics, metadata): GroupPartitionsAssignments[] => {
+    const tasks: Array<{ id: string; topics: string[]; partition: number }> = [];
+    for (const source of sources()) {
+      const partitions = Math.max(0, ...source.topics.map((topic) => metadata.topics.get(topic)?.partitionsCount ?? 0));
+      for (let partition = 0; partition < partitions; partition += 1) tasks.push({ id: taskId(source.subtopology, partition), topics: source.topics, partition });
+    }
+    // Spread each sub-topology's partitions over the members: order tasks partition-major.
+    tasks.sort((left, right) => left.partition - right.partition || left.id.localeCompare(right.id));
+    const byMember = assignTasks(
+      tasks.map((task) => task.id),
+      [...members.values()].map((member) => ({ memberId: member.memberId, previous: decodeMemberInfo(member.metadata as Buffer | undefined).tasks })),
+    );
+    return [...byMember.entries()].map(([memberId, taskIds]) => {
+      const assignments = new Map<string, { topic: string; partitions: number[] }>();
+      for (const task of tasks.filter((candidate) => taskIds.includes(candidate.id))) {
+        for (const topic of task.topics) {
+          const entry = assignments.get(topic) ?? { topic, partitions: [] };
+          entry.partitions.push(task.partition);
+          assignments.set(topic, entry);
         }
-        return { memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment, userData: Buffer.alloc(0) }) };
-      });
-    },
-  });
+      }
+      return { memberId, assignments };
+    });
+  };
 }

@@ -1,128 +1,152 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { RuntimeLogger } from './logger.ts';
-import { subscribeWhenKnown } from './subscribe.ts';
+import type { KafkaClients } from '../kafka/clients.ts';
+import { Fetcher, type FetchedPartition, type FetchedRecord } from '../kafka/fetcher.ts';
+import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
+import { silentLogger, type RuntimeLogger } from './logger.ts';
 
 export interface ReadRange {
   topic: string;
   partition: number;
   /** First offset to read. */
   from: number;
-  /** Offset to read up to (exclusive): the end at the time reading started. */
-  to: number;
+  /** Offset to read up to (exclusive); omitted, the reader follows the partition for good. */
+  to?: number;
 }
 
-export interface ChangelogReaderOptions {
-  kafka: Kafka;
-  groupId: string;
-  logger: RuntimeLogger;
-  ranges: readonly ReadRange[];
-  /** Applies records of one partition, in offset order (only offsets >= from). */
-  apply: (topic: string, partition: number, messages: KafkaMessage[]) => Promise<void>;
-  /** Keep reading past `to` (global tables follow their topic forever). */
-  follow: boolean;
+/** Applies records of one partition, in offset order; `nextOffset` is where reading goes on. */
+export type ApplyRecords = (range: ReadRange, records: FetchedRecord[], nextOffset: number) => Promise<void>;
+
+interface Reading {
+  range: ReadRange;
+  apply: ApplyRecords;
+  /** Applies run one after another per partition; the partition is paused while one runs. */
+  chain: Promise<void>;
+  /** The next offset read so far (markers included). */
+  position: number;
+  done?: () => void;
+  fail?: (error: unknown) => void;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
- * Reads changelog (or source) partitions from given offsets, for restoring state stores and
- * for global tables. kafkajs can only consume through a consumer group, so the reader uses
- * a group of its own (one member: it gets every partition of its topics), seeks the
- * partitions it needs and pauses the rest. `caughtUp` resolves once every range has been
- * read to its end; a range that is already empty is done at once.
- *
- * The end is detected from the batch's last offset, which counts transaction markers: the
- * last offset of a transactional changelog is a commit marker, never a record.
+ * Reads changelog and source partitions from given offsets without a consumer group, for
+ * restoring state stores (up to an end) and for global tables (following the topic). One
+ * reader serves every task of an instance, as Kafka Streams' restore consumer does.
  */
 export class ChangelogReader {
-  private readonly consumer;
-  private readonly positions = new Map<string, number>();
-  private readonly ends = new Map<string, number>();
-  private readonly pending = new Set<string>();
-  private resolveCaughtUp!: () => void;
-  private rejectCaughtUp!: (error: unknown) => void;
-  readonly caughtUp: Promise<void>;
-  private stopped = false;
+  private fetcher: Fetcher | undefined;
+  private readonly readings = new Map<string, Reading>();
 
-  constructor(private readonly options: ChangelogReaderOptions) {
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, readUncommitted: false, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
-    this.caughtUp = new Promise((resolve, reject) => {
-      this.resolveCaughtUp = resolve;
-      this.rejectCaughtUp = reject;
+  constructor(
+    private readonly clients: KafkaClients,
+    private readonly logger: RuntimeLogger,
+    private readonly name: string,
+  ) {}
+
+  private get active(): Fetcher {
+    this.fetcher ??= new Fetcher({
+      client: this.clients.consumer(`${this.name}-reader`),
+      readCommitted: true,
+      logger: this.logger,
+      onFetched: (fetched) => this.onFetched(fetched),
+      onOutOfRange: async (topic, partition) => (await beginningOffsets(this.clients.admin(), new Map([[topic, [partition]]]))).get(topic)?.get(partition) ?? 0,
     });
-    for (const range of options.ranges) {
+    return this.fetcher;
+  }
+
+  /** Reads every range to its end. Ranges already empty are done at once. */
+  read(ranges: readonly ReadRange[], apply: ApplyRecords): Promise<void> {
+    return Promise.all(ranges.filter((range) => range.to === undefined || range.from < range.to).map((range) => this.readOne(range, apply))).then(() => undefined);
+  }
+
+  /** Follows ranges without end (global tables); `read` of the same partitions is not allowed meanwhile. */
+  follow(ranges: readonly ReadRange[], apply: ApplyRecords): void {
+    for (const range of ranges) void this.readOne({ ...range, to: undefined }, apply).catch((error: unknown) => this.logger.error({ topic: range.topic, partition: range.partition, error: String(error) }, 'following a partition failed'));
+  }
+
+  private readOne(range: ReadRange, apply: ApplyRecords): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const id = key(range.topic, range.partition);
-      this.positions.set(id, range.from);
-      this.ends.set(id, range.to);
-      if (range.from < range.to) this.pending.add(id);
-    }
-  }
-
-  async start(): Promise<void> {
-    if (this.pending.size === 0 && !this.options.follow) {
-      this.resolveCaughtUp();
-      return;
-    }
-    const topics = [...new Set(this.options.ranges.map((range) => range.topic))];
-    await this.consumer.connect();
-    await subscribeWhenKnown(this.consumer, topics);
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        const unwanted = partitions.filter((partition) => !this.positions.has(key(topic, partition)));
-        if (unwanted.length > 0) this.consumer.pause([{ topic, partitions: unwanted }]);
-        for (const partition of partitions) {
-          const position = this.positions.get(key(topic, partition));
-          if (position === undefined) continue;
-          if (!this.options.follow && !this.pending.has(key(topic, partition))) this.consumer.pause([{ topic, partitions: [partition] }]);
-          else this.consumer.seek({ topic, partition, offset: String(position) });
-        }
+      if (this.readings.has(id)) {
+        reject(new Error(`${range.topic}-${range.partition} is already being read`));
+        return;
       }
+      this.readings.set(id, { range, apply, chain: Promise.resolve(), position: range.from, done: resolve, fail: reject });
+      this.active.assign(range.topic, range.partition, range.from);
     });
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => this.progress(payload.topic, payload.partition, Number(payload.lastOffset)));
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => this.rejectCaughtUp(payload.error));
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, isStale }) => {
-        const id = key(batch.topic, batch.partition);
-        const position = this.positions.get(id);
-        if (position === undefined || isStale()) return;
-        const messages = batch.messages.filter((message) => Number(message.offset) >= position);
-        if (messages.length > 0) {
-          await this.options.apply(batch.topic, batch.partition, messages);
-          this.positions.set(id, Number(messages[messages.length - 1]!.offset) + 1);
-        }
-        const last = batch.messages[batch.messages.length - 1];
-        if (last) resolveOffset(last.offset);
-      },
-    });
-    if (this.pending.size === 0) this.resolveCaughtUp();
   }
 
-  private progress(topic: string, partition: number, lastOffset: number): void {
+  /** Stops reading a partition (a task closing before its restore ended). */
+  stop(topic: string, partition: number): void {
     const id = key(topic, partition);
-    if (!this.positions.has(id)) return;
-    this.positions.set(id, Math.max(this.positions.get(id)!, lastOffset + 1));
-    if (this.pending.has(id) && lastOffset + 1 >= this.ends.get(id)!) {
-      this.pending.delete(id);
-      if (!this.options.follow) this.consumer.pause([{ topic, partitions: [partition] }]);
-      if (this.pending.size === 0) this.resolveCaughtUp();
+    const reading = this.readings.get(id);
+    if (!reading) return;
+    this.readings.delete(id);
+    this.fetcher?.unassign(topic, partition);
+    reading.done?.();
+  }
+
+  private onFetched({ topic, partition, records, nextOffset }: FetchedPartition): void {
+    const id = key(topic, partition);
+    const reading = this.readings.get(id);
+    if (!reading) return;
+    const { range } = reading;
+    const wanted = range.to === undefined ? records : records.filter((record) => record.offset < range.to!);
+    const finished = range.to !== undefined && nextOffset >= range.to;
+    const next = range.to === undefined ? nextOffset : Math.min(nextOffset, range.to);
+    const advanced = next > reading.position;
+    reading.position = Math.max(reading.position, next);
+    if (finished) {
+      this.readings.delete(id);
+      this.fetcher?.unassign(topic, partition);
+    } else {
+      this.fetcher?.pause(topic, partition);
     }
+    reading.chain = reading.chain
+      .then(() => (wanted.length > 0 || advanced ? reading.apply(range, wanted, next) : undefined))
+      .then(
+        () => {
+          if (finished) reading.done?.();
+          else if (this.readings.get(id) === reading) this.fetcher?.resume(topic, partition);
+        },
+        (error: unknown) => {
+          this.readings.delete(id);
+          this.fetcher?.unassign(topic, partition);
+          reading.fail?.(error);
+        },
+      );
   }
 
-  /** The next offset to read per partition (for checkpoints of followed topics). */
-  position(topic: string, partition: number): number | undefined {
-    return this.positions.get(key(topic, partition));
+  async close(): Promise<void> {
+    for (const reading of this.readings.values()) reading.done?.();
+    this.readings.clear();
+    await this.fetcher?.close();
+    this.fetcher = undefined;
   }
+}
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.consumer.disconnect();
-    // The reader's group holds no committed offsets; removing it keeps the broker tidy.
-    const admin = this.options.kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([this.options.groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+/**
+ * Follows every partition of `topics` from their beginning or their end (committed records
+ * only), handing each partition's new records to `onRecords` in offset order, with the offset
+ * read up to (transaction markers included), until the returned reader is closed. For tools and services that watch topics without a consumer group.
+ */
+export async function followTopics(
+  clients: KafkaClients,
+  topics: readonly string[],
+  options: { from: 'beginning' | 'end'; name: string; logger?: RuntimeLogger },
+  onRecords: (topic: string, partition: number, records: FetchedRecord[], nextOffset: number) => void | Promise<void>,
+): Promise<ChangelogReader> {
+  const admin = clients.admin();
+  const partitions = await allPartitions(admin, topics);
+  const missing = topics.filter((topic) => !partitions.has(topic));
+  if (missing.length > 0) throw new Error(`topics do not exist: ${missing.join(', ')}`);
+  const starts = options.from === 'beginning' ? await beginningOffsets(admin, partitions) : await endOffsets(admin, partitions, true);
+  const reader = new ChangelogReader(clients, options.logger ?? silentLogger, options.name);
+  reader.follow(
+    [...partitions].flatMap(([topic, numbers]) => numbers.map((partition) => ({ topic, partition, from: starts.get(topic)?.get(partition) ?? 0 }))),
+    async (range, records, nextOffset) => {
+      await onRecords(range.topic, range.partition, records, nextOffset);
+    },
+  );
+  return reader;
 }

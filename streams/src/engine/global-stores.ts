@@ -1,84 +1,74 @@
 import path from 'node:path';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import { openStore, type OpenStore } from '../stores/factory.ts';
-import type { LevelDatabase } from '../stores/bytes-store.ts';
+import type { Admin } from '@platformatic/kafka';
+import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
+import type { FetchedRecord } from '../kafka/fetcher.ts';
+import { describeError, sleep } from '../kafka/retry.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import type { GlobalStoreDefinition } from '../topology.ts';
-import { ChangelogReader, type ReadRange } from './changelog-reader.ts';
+import { isTransient } from './active-task.ts';
+import type { ChangelogReader, ReadRange } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
-import { isTransient } from './task-runner.ts';
-import { metaSublevel, nextOffsetOperation, openTaskDatabase, readNextOffset, type MetaSublevel } from './state-directory.ts';
+import { StateManager, storeEntry } from './state-manager.ts';
 
 /**
- * Global tables: every instance reads every partition of their topics into local stores,
- * bootstrapping to the end before processing starts and following the topics afterwards.
- * Their positions are kept per partition in the local database, so a restart reads only
- * what is new.
+ * Global tables (Kafka Streams' GlobalStateManager): every instance reads every partition of
+ * their topics into local stores, bootstrapping to the end before processing starts and
+ * following the topics afterwards. Positions are checkpointed per partition, so a restart
+ * reads only what is new.
  */
 export class GlobalStores {
-  private database: LevelDatabase | undefined;
-  private meta!: MetaSublevel;
-  private reader: ChangelogReader | undefined;
+  private stateManager: StateManager | undefined;
   private closing = false;
-  private readonly open = new Map<string, { definition: GlobalStoreDefinition; store: OpenStore }>();
 
   constructor(
     private readonly definitions: readonly GlobalStoreDefinition[],
-    private readonly options: { kafka: Kafka; admin: Admin; logger: RuntimeLogger; stateDirectory: string; applicationId: string; instanceId: string },
+    private readonly options: { admin: Admin; reader: ChangelogReader; logger: RuntimeLogger; applicationDirectory: string },
   ) {}
 
   get stores(): ReadonlyMap<string, StateStore> {
-    return new Map([...this.open.values()].map(({ store }) => [store.definition.name, store.store]));
+    return new Map([...(this.stateManager?.stores ?? new Map())].map(([name, open]) => [name, open.store]));
   }
 
   async start(): Promise<void> {
     if (this.definitions.length === 0) return;
-    const { admin, kafka, logger, stateDirectory, applicationId, instanceId } = this.options;
+    const { admin, reader, logger, applicationDirectory } = this.options;
     const started = Date.now();
-    this.database = await openTaskDatabase(path.join(stateDirectory, applicationId, 'global'), logger);
-    this.meta = metaSublevel(this.database);
-    const ranges: ReadRange[] = [];
+    this.stateManager = await StateManager.open(path.join(applicationDirectory, 'global'), this.definitions.map((definition) => definition.store), logger);
+    const partitions = await allPartitions(admin, this.definitions.map((definition) => definition.topic));
+    const [starts, ends] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
+    const bootstrap: ReadRange[] = [];
     for (const definition of this.definitions) {
-      const store = openStore(this.database, definition.store);
-      this.open.set(definition.topic, { definition, store });
-      for (const { partition, high, low } of await admin.fetchTopicOffsets(definition.topic)) {
-        let from = await readNextOffset(this.meta, `${definition.store.name}:${partition}`);
-        if (from > Number(high)) from = 0; // the topic was recreated: its old positions mean nothing
-        ranges.push({ topic: definition.topic, partition, from: Math.max(from, Number(low)), to: Number(high) });
+      for (const partition of partitions.get(definition.topic) ?? []) {
+        const start = starts.get(definition.topic)?.get(partition) ?? 0;
+        const end = ends.get(definition.topic)?.get(partition) ?? 0;
+        let from = await this.stateManager.checkpoint(`${definition.store.name}:${partition}`);
+        if (from > end) from = 0; // the topic was recreated: its old positions mean nothing
+        bootstrap.push({ topic: definition.topic, partition, from: Math.max(from, start), to: end });
       }
     }
     let applied = 0;
-    this.reader = new ChangelogReader({
-      kafka,
-      logger,
-      groupId: `${applicationId}-global-${instanceId}`,
-      ranges,
-      follow: true,
-      apply: async (topic, partition, messages) => {
-        applied += await this.apply(topic, partition, messages);
-      },
-    });
-    await this.reader.start();
-    await this.reader.caughtUp;
+    const apply = async (range: ReadRange, records: FetchedRecord[], nextOffset: number) => {
+      applied += await this.apply(range, records, nextOffset);
+    };
+    await reader.read(bootstrap, apply);
     logger.info({ stores: this.definitions.map((definition) => definition.store.name), records: applied, ms: Date.now() - started }, 'global stores bootstrapped');
+    reader.follow(
+      bootstrap.map((range) => ({ ...range, from: range.to! })),
+      (range, records, nextOffset) => this.apply(range, records, nextOffset).then(() => undefined),
+    );
   }
 
-  private async apply(topic: string, partition: number, messages: KafkaMessage[]): Promise<number> {
-    const entry = this.open.get(topic)!;
-    const { definition, store } = entry;
-    let applied = 0;
-    let next: number | undefined;
-    for (const message of messages) {
-      const outcome = message.key ? await this.applyRecord(definition, store, topic, partition, message) : 'skipped';
-      // Closing while a server is down: keep the position before this record, so it is read again.
-      if (outcome === 'closing') break;
-      if (outcome === 'applied') applied += 1;
-      next = Number(message.offset) + 1;
+  private async apply(range: ReadRange, records: FetchedRecord[], nextOffset: number): Promise<number> {
+    const definition = this.definitions.find((candidate) => candidate.topic === range.topic)!;
+    const entries: Array<[Buffer, Buffer | null]> = [];
+    for (const record of records) {
+      const entry = await this.entry(definition, range, record);
+      // Closing while a server is down: the position stays before this record, so it is read again.
+      if (entry === 'closing') return 0;
+      if (entry) entries.push(entry);
     }
-    if (next === undefined) return applied;
-    await this.database!.batch([...store.bytes.flushOperations(), nextOffsetOperation(this.meta, `${definition.store.name}:${partition}`, next)] as never);
-    store.bytes.clearBuffer();
-    return applied;
+    await this.stateManager!.applyEntries(definition.store.name, entries, nextOffset, `${definition.store.name}:${range.partition}`);
+    return entries.length;
   }
 
   /**
@@ -86,28 +76,24 @@ export class GlobalStores {
    * as Kafka Streams does for global tables; one that fails for a passing reason (the schema
    * registry is down) is retried, since skipping it would lose a row of the table for good.
    */
-  private async applyRecord(definition: GlobalStoreDefinition, store: OpenStore, topic: string, partition: number, message: KafkaMessage): Promise<'applied' | 'skipped' | 'closing'> {
+  private async entry(definition: GlobalStoreDefinition, range: ReadRange, record: FetchedRecord): Promise<[Buffer, Buffer | null] | null | 'closing'> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
       try {
-        const key = await definition.serdes.key.deserialize(message.key!);
-        const value = message.value === null ? null : await definition.serdes.value.deserialize(message.value);
-        store.bytes.put(definition.store.keySerde.serialize(key), value === null ? null : definition.store.valueSerde.serialize(value));
-        return 'applied';
+        return await storeEntry(definition.store, record, definition.serdes);
       } catch (error) {
         if (!isTransient(error)) {
-          this.options.logger.warn({ topic, partition, offset: message.offset, error: String(error) }, 'global table skipped a record it cannot read');
-          return 'skipped';
+          this.options.logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table skipped a record it cannot read');
+          return null;
         }
         if (this.closing) return 'closing';
-        this.options.logger.warn({ topic, partition, offset: message.offset, error: String(error) }, 'global table cannot read a record yet; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        this.options.logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table cannot read a record yet; retrying');
+        await sleep(delay);
       }
     }
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.reader?.stop().catch(() => undefined);
-    await this.database?.close().catch(() => undefined);
+    await this.stateManager?.close();
   }
 }

@@ -1,13 +1,12 @@
-import { AssignerProtocol, type Admin } from 'kafkajs';
+import type { Admin } from '@platformatic/kafka';
 import { decodeMemberInfo } from './assignor.ts';
 
 export type Owner = { status: 'available'; endpoint: string } | { status: 'unavailable'; reason: string };
 
 /**
- * Which instance owns each partition, for interactive queries. kafkajs gives a follower only
- * its own partitions (and drops the assignment's user data), so after every rebalance the map
- * is rebuilt from the group description, which carries every member's metadata (its
- * advertised endpoint) and assignment. Between a rebalance starting and the map being
+ * Which instance owns each partition, for interactive queries. A member learns only its own
+ * partitions from the group, so after every rebalance the map is rebuilt from the group
+ * description, which carries every member's metadata (its advertised endpoint) and assignment. Between a rebalance starting and the map being
  * rebuilt, owners are unavailable and callers retry.
  */
 export class PartitionOwners {
@@ -39,16 +38,13 @@ export class PartitionOwners {
   }
 
   private async describe(admin: Admin, groupId: string, expectedTopics: readonly string[]): Promise<Map<string, Map<number, string>> | undefined> {
-    const { groups } = await admin.describeGroups([groupId]);
-    const group = groups[0];
-    if (!group || group.state !== 'Stable' || group.members.length === 0) return undefined;
+    const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId);
+    if (!group || group.state !== 'STABLE' || group.members.size === 0) return undefined;
     const owners = new Map<string, Map<number, string>>();
-    for (const member of group.members) {
-      const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
-      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      if (!metadata || !assignment) return undefined;
-      const { endpoint } = decodeMemberInfo(metadata.userData);
-      for (const [topic, partitions] of Object.entries(assignment.assignment)) {
+    for (const member of group.members.values()) {
+      if (!member.metadata || !member.assignments) return undefined;
+      const { endpoint } = decodeMemberInfo(member.metadata.metadata as Buffer | undefined);
+      for (const { topic, partitions } of member.assignments.values()) {
         const byPartition = owners.get(topic) ?? new Map<number, string>();
         for (const partition of partitions) byPartition.set(partition, endpoint);
         owners.set(topic, byPartition);

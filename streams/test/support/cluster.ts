@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { createTopics as createTopicsOnBroker, KafkaClients } from '../../src/index.ts';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-export function testKafka(clientId = 'streams-test'): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+export function testClients(clientId = 'streams-test'): KafkaClients {
+  return new KafkaClients({ clientId, brokers });
 }
 
 const issuedNames: string[] = [];
@@ -16,48 +16,37 @@ export function unique(prefix: string): string {
   return name;
 }
 
-export async function withAdmin<T>(kafka: Kafka, action: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await action(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-export async function createTopics(kafka: Kafka, topics: Array<{ name: string; partitions: number; compacted?: boolean }>): Promise<void> {
-  await withAdmin(kafka, (admin) =>
-    admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions, configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [] })),
-    }),
+export async function createTopics(clients: KafkaClients, topics: Array<{ name: string; partitions: number; compacted?: boolean }>): Promise<void> {
+  await createTopicsOnBroker(
+    clients.admin(),
+    topics.map((topic) => ({ name: topic.name, partitions: topic.partitions, compacted: topic.compacted ?? false })),
   );
 }
 
-export async function produce(kafka: Kafka, topic: string, messages: Array<{ key: Buffer | string | null; value: Buffer | string | null; timestamp?: number }>): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+export async function produce(clients: KafkaClients, topic: string, messages: Array<{ key: Buffer | string | null; value: Buffer | string | null; timestamp?: number }>): Promise<void> {
+  const producer = clients.producer();
   try {
     for (let start = 0; start < messages.length; start += 1_000) {
       await producer.send({
-        topic,
-        acks: -1,
-        messages: messages.slice(start, start + 1_000).map((message) => ({ key: message.key, value: message.value, ...(message.timestamp !== undefined ? { timestamp: String(message.timestamp) } : {}) })),
+        messages: messages.slice(start, start + 1_000).map((message) => ({
+          topic,
+          ...(message.key !== null ? { key: Buffer.from(message.key) } : {}),
+          ...(message.value !== null ? { value: Buffer.from(message.value) } : {}),
+          ...(message.timestamp !== undefined ? { timestamp: BigInt(message.timestamp) } : {}),
+        })),
       });
     }
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 
 export { consumeUntil, eventually, type ConsumedRecord } from '../../../test/support/kafka.ts';
 
-
 /** Deletes the topics this test file made: its unique names, and internal topics named after its application ids. */
-export async function deleteTestTopics(kafka: Kafka = testKafka('cleanup')): Promise<void> {
-  await withAdmin(kafka, async (admin) => {
-    const topics = (await admin.listTopics()).filter((topic) => issuedNames.some((name) => topic.startsWith(name)));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  });
+export async function deleteTestTopics(clients: KafkaClients = testClients('cleanup')): Promise<void> {
+  const admin = clients.admin();
+  const topics = (await admin.listTopics()).filter((topic) => issuedNames.some((name) => topic.startsWith(name)));
+  if (topics.length > 0) await admin.deleteTopics({ topics });
+  await clients.close();
 }

@@ -3,7 +3,7 @@
  * from INPUT_TOPIC into OUTPUT_TOPIC. Prints "ready" once running; SIGTERM closes it cleanly.
  */
 import { KafkaStreams, StreamsBuilder, stringSerde, type ProcessingGuarantee } from '../../src/index.ts';
-import { testKafka } from './cluster.ts';
+import { testClients } from './cluster.ts';
 
 const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
 const environment = (name: string) => {
@@ -23,7 +23,7 @@ builder
 const app = new KafkaStreams({
   applicationId: environment('APPLICATION_ID'),
   topology: builder.build(),
-  kafka: testKafka('count-app'),
+  clients: testClients('count-app'),
   stateDirectory: environment('STATE_DIRECTORY'),
   guarantee: environment('GUARANTEE') as ProcessingGuarantee,
   commitIntervalMs: Number(process.env.COMMIT_INTERVAL_MS ?? 100),

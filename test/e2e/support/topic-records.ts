@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import { allPartitions, endOffsets, followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
 
 export interface TopicRecord {
   topic: string;
@@ -17,48 +17,24 @@ export interface TopicRecord {
 export class TopicRecords {
   readonly records: TopicRecord[] = [];
   private readonly positions = new Map<string, number>();
+  private reader: TopicReader | undefined;
 
   private constructor(
-    private readonly kafka: Kafka,
-    private readonly consumer: Consumer,
+    private readonly clients: KafkaClients,
     readonly topics: string[],
   ) {}
 
-  static async start(kafka: Kafka, topics: string[], groupId: string): Promise<TopicRecords> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((topic) => !existing.has(topic));
-      if (missing.length > 0) throw new Error(`topics missing: ${missing.join(', ')}`);
-    } finally {
-      await admin.disconnect();
-    }
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
-    const reader = new TopicRecords(kafka, consumer, topics);
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      reader.advance(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
+  static async start(clients: KafkaClients, topics: string[], name: string): Promise<TopicRecords> {
+    const records = new TopicRecords(clients, topics);
+    records.reader = await followTopics(clients, topics, { from: 'beginning', name }, (topic, partition, fetched, nextOffset) => {
+      for (const record of fetched) {
+        const headers = Object.fromEntries(Object.entries(record.headers).map(([header, value]) => [header, value.toString()]));
+        records.records.push({ topic, partition, offset: record.offset, key: record.key, value: record.value, headers });
+      }
+      const key = `${topic}:${partition}`;
+      if ((records.positions.get(key) ?? 0) < nextOffset) records.positions.set(key, nextOffset);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(message.headers ?? {})) {
-          if (value === undefined) continue;
-          const last = Array.isArray(value) ? value[value.length - 1] : value;
-          headers[name] = last === undefined ? '' : last.toString();
-        }
-        reader.records.push({ topic, partition, offset: Number(message.offset), key: message.key, value: message.value, headers });
-        reader.advance(topic, partition, Number(message.offset) + 1);
-      },
-    });
-    return reader;
-  }
-
-  private advance(topic: string, partition: number, next: number): void {
-    const key = `${topic}:${partition}`;
-    if ((this.positions.get(key) ?? 0) < next) this.positions.set(key, next);
+    return records;
   }
 
   of(topic: string): TopicRecord[] {
@@ -76,22 +52,13 @@ export class TopicRecords {
 
   /** Waits until every record written to the topics before this call has been read. */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const ends: Array<{ key: string; end: number }> = [];
-    try {
-      for (const topic of this.topics) {
-        for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-          if (Number(high) > Number(low)) ends.push({ key: `${topic}:${partition}`, end: Number(high) });
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    await this.waitFor(`the end of ${this.topics.join(', ')}`, () => ends.every(({ key, end }) => (this.positions.get(key) ?? 0) >= end), timeoutMs);
+    const admin = this.clients.admin();
+    const ends = await endOffsets(admin, await allPartitions(admin, this.topics), false);
+    const wanted = [...ends].flatMap(([topic, partitions]) => [...partitions].filter(([, end]) => end > 0).map(([partition, end]) => ({ key: `${topic}:${partition}`, end })));
+    await this.waitFor(`the end of ${this.topics.join(', ')}`, () => wanted.every(({ key, end }) => (this.positions.get(key) ?? 0) >= end), timeoutMs);
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.reader?.close();
   }
 }

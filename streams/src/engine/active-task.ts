@@ -1,0 +1,257 @@
+import path from 'node:path';
+import type { FetchedPartition } from '../kafka/fetcher.ts';
+import { describeError } from '../kafka/retry.ts';
+import type { RawRecord } from '../record.ts';
+import type { KeyValueSerdes } from '../serde.ts';
+import type { StateStore } from '../stores/state-store.ts';
+import { RecordFailure, StreamTask, taskId } from '../task.ts';
+import type { ResolvedTopology, Subtopology } from '../topology.ts';
+import type { ChangelogReader } from './changelog-reader.ts';
+import type { RuntimeLogger } from './logger.ts';
+import { PartitionGroup, RecordQueue } from './partition-group.ts';
+import type { RecordCollector, TopicPartitionOffset } from './record-collector.ts';
+import { StateManager, type RestoreRange } from './state-manager.ts';
+
+export interface TaskContext {
+  topology: ResolvedTopology;
+  /** `<state dir>/<application id>`: each task's database lives below it. */
+  applicationDirectory: string;
+  logger: RuntimeLogger;
+  globalStores: ReadonlyMap<string, StateStore>;
+  collector: RecordCollector;
+  reader: ChangelogReader;
+  deadLetterTopic: string;
+  rejectNullKeys: boolean;
+}
+
+/** Read when a task starts: the committed input offsets, and where each input and changelog partition starts and ends. */
+export interface TaskOffsets {
+  committed: ReadonlyMap<string, number>;
+  logs: ReadonlyMap<string, { start: number; end: number }>;
+}
+
+export type TaskState = 'created' | 'restoring' | 'running' | 'closed';
+
+/** Whether a failure passes by itself (a server that is down), as serdes mark theirs. */
+export function isTransient(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
+}
+
+/**
+ * A task as it runs on an instance (Kafka Streams' StreamTask): its processors (StreamTask),
+ * its stores (StateManager), its input queues (PartitionGroup), its positions. It restores its
+ * stores before it processes, processes records one at a time handing outputs to the
+ * instance's record collector, and prepares and completes the commits the instance makes.
+ */
+export class ActiveTask {
+  state: TaskState = 'created';
+  readonly id: string;
+  private stateManager: StateManager | undefined;
+  private processing: StreamTask | undefined;
+  group: PartitionGroup | undefined;
+  /** Next offset to process per input topic. */
+  private readonly positions = new Map<string, number>();
+  private readonly committedPositions = new Map<string, number>();
+  /** Not processable before this time: its head record failed for a passing reason. */
+  private retryAt = 0;
+  private retryDelayMs = 0;
+
+  constructor(
+    private readonly context: TaskContext,
+    readonly subtopology: Subtopology<string>,
+    readonly partition: number,
+  ) {
+    this.id = taskId(subtopology.id, partition);
+  }
+
+  get inputTopics(): readonly string[] {
+    return this.subtopology.sources;
+  }
+
+  get stores(): ReadonlyMap<string, { store: StateStore }> {
+    return this.stateManager?.stores ?? new Map();
+  }
+
+  /** Opens the local state and brings every store up to its changelog. */
+  async restore(offsets: TaskOffsets): Promise<number> {
+    const { topology, logger, reader, applicationDirectory } = this.context;
+    this.state = 'restoring';
+    const definitions = this.subtopology.stores.map((name) => topology.store(name));
+    this.stateManager = await StateManager.open(path.join(applicationDirectory, this.id), definitions, logger);
+    const ranges: RestoreRange[] = [];
+    for (const store of definitions) {
+      // A table read from its source topic is restored up to where the task's input starts.
+      const changelog = offsets.logs.get(store.changelogTopic) ?? { start: 0, end: 0 };
+      const log = store.changelog.kind === 'source-topic' ? { start: changelog.start, end: offsets.committed.get(store.changelogTopic) ?? changelog.start } : changelog;
+      const from = await this.stateManager.restoreStart(store, this.partition, log, logger, this.id);
+      ranges.push({ store: store.name, topic: store.changelogTopic, partition: this.partition, from, to: log.end });
+    }
+    let restored = 0;
+    const stateManager = this.stateManager;
+    await reader.read(
+      ranges.map(({ topic, partition, from, to }) => ({ topic, partition, from, to })),
+      async (range, records, nextOffset) => {
+        const store = ranges.find((candidate) => candidate.topic === range.topic)!;
+        const definition = topology.store(store.store);
+        restored += await stateManager.applyRestored(store.store, records, nextOffset, definition.changelog.kind === 'source-topic' ? this.sourceSerdes(range.topic) : undefined);
+      },
+    );
+    return restored;
+  }
+
+  private sourceSerdes(topic: string): KeyValueSerdes<unknown, unknown> {
+    for (const name of this.subtopology.nodes) {
+      const node = this.context.topology.node(name);
+      if (node.kind === 'source' && node.topics.includes(topic)) return node.serdes;
+    }
+    throw new Error(`no source node reads ${topic}`);
+  }
+
+  /** Starts the processors; input is read from the committed offsets (the log start where none are). */
+  async start(offsets: TaskOffsets): Promise<Map<string, number>> {
+    const { topology, globalStores, rejectNullKeys } = this.context;
+    this.processing = new StreamTask(topology, this.subtopology, this.partition, this.stateManager!.stores, globalStores, rejectNullKeys);
+    await this.processing.init();
+    const starts = new Map<string, number>();
+    for (const topic of this.inputTopics) {
+      const start = offsets.committed.get(topic) ?? offsets.logs.get(topic)?.start ?? 0;
+      starts.set(topic, start);
+      this.positions.set(topic, start);
+      this.committedPositions.set(topic, start);
+    }
+    this.group = new PartitionGroup([...starts].map(([topic, position]) => new RecordQueue(topic, this.partition, position)));
+    this.state = 'running';
+    return starts;
+  }
+
+  addRecords(fetched: FetchedPartition): void {
+    this.group?.queues.get(fetched.topic)?.add(fetched);
+  }
+
+  /** The queue of the record this task would process next, if it may process now. */
+  nextQueue(now: number, maxIdleMs: number): RecordQueue | undefined {
+    if (this.state !== 'running' || now < this.retryAt) return undefined;
+    return this.group!.next(now, maxIdleMs);
+  }
+
+  /** When this task may process again without new records arriving (a retry or an idle wait ending). */
+  wakeUpAt(maxIdleMs: number): number | undefined {
+    if (this.state !== 'running') return undefined;
+    if (this.retryAt > Date.now()) return this.retryAt;
+    return this.group!.idleDeadline(maxIdleMs);
+  }
+
+  /**
+   * Processes the head record of `queue`: its outputs go to the record collector. A record that
+   * fails for good goes to the dead-letter topic; one that fails for a passing reason (the
+   * schema registry is down) stays at the head and the task waits before trying it again.
+   */
+  async processHead(queue: RecordQueue): Promise<void> {
+    const record = queue.peek()!;
+    const raw: RawRecord = { key: record.key, value: record.value, timestamp: record.timestamp, headers: record.headers, offset: String(record.offset) };
+    const { collector, logger } = this.context;
+    try {
+      await this.processing!.process(queue.topic, raw);
+      this.retryDelayMs = 0;
+    } catch (error) {
+      if (!(error instanceof RecordFailure)) throw error;
+      if (isTransient(error.cause)) {
+        this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5_000);
+        this.retryAt = Date.now() + this.retryDelayMs;
+        logger.warn({ task: this.id, topic: queue.topic, offset: record.offset, retryInMs: this.retryDelayMs, error: error.message }, 'transient failure; retrying the record');
+        return;
+      }
+      logger.warn({ task: this.id, topic: queue.topic, partition: this.partition, offset: record.offset, stage: error.stage, error: error.message }, 'record sent to the dead-letter topic');
+      this.processing!.emit(deadLetter(this.context, queue.topic, this.partition, raw, error));
+    }
+    queue.poll();
+    this.positions.set(queue.topic, record.offset + 1);
+    for (const output of this.processing!.drainOutputs()) collector.send(output);
+  }
+
+  /** Whether anything (store changes, consumed offsets) waits for a commit. */
+  get hasUncommittedWork(): boolean {
+    if (this.state !== 'running') return false;
+    if (this.processing!.hasPendingWork) return true;
+    for (const [topic, offset] of this.positions) if (this.committedPositions.get(topic) !== offset) return true;
+    return false;
+  }
+
+  /** Hands the stores' changes since the last commit to the collector, one changelog record per changed key. */
+  prepareCommit(): TopicPartitionOffset[] {
+    if (this.state !== 'running') return [];
+    const { topology, collector } = this.context;
+    const now = Date.now();
+    for (const [name, open] of this.stateManager!.stores) {
+      const definition = topology.store(name);
+      if (definition.changelog.kind !== 'internal' || !open.bytes.hasChanges) continue;
+      for (const [key, value] of open.bytes.changes()) collector.send({ topic: definition.changelogTopic, key, value, timestamp: now, headers: {}, partition: this.partition });
+    }
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [topic, offset] of this.positions) if (this.committedPositions.get(topic) !== offset) offsets.push({ topic, partition: this.partition, offset });
+    return offsets;
+  }
+
+  /** After the commit: the stores' changes go to LevelDB with their new checkpoints. */
+  async completeCommit(): Promise<void> {
+    if (this.state !== 'running') return;
+    const { topology, collector } = this.context;
+    const checkpoints = new Map<string, number>();
+    for (const [name, open] of this.stateManager!.stores) {
+      const definition = topology.store(name);
+      if (definition.changelog.kind === 'internal') {
+        const written = collector.writtenOffset(definition.changelogTopic, this.partition);
+        if (open.bytes.hasChanges && written !== undefined) checkpoints.set(name, written);
+      } else {
+        const position = this.positions.get(definition.changelogTopic);
+        if (position !== undefined) checkpoints.set(name, position);
+      }
+    }
+    await this.stateManager!.flush(checkpoints);
+    for (const [topic, offset] of this.positions) this.committedPositions.set(topic, offset);
+  }
+
+  /**
+   * Back to the last commit after an aborted transaction: uncommitted store changes are
+   * dropped, the processors restarted, and input is read again from the committed offsets.
+   */
+  async revive(): Promise<Map<string, number>> {
+    if (this.state !== 'running') return new Map();
+    this.stateManager!.dropUncommitted();
+    await this.processing!.close().catch(() => undefined);
+    this.processing = new StreamTask(this.context.topology, this.subtopology, this.partition, this.stateManager!.stores, this.context.globalStores, this.context.rejectNullKeys);
+    await this.processing.init();
+    this.retryAt = 0;
+    for (const [topic, offset] of this.committedPositions) {
+      this.positions.set(topic, offset);
+      this.group!.queues.get(topic)!.reset(offset);
+    }
+    return new Map(this.committedPositions);
+  }
+
+  /** Closes processors and stores; uncommitted changes are dropped (a clean close commits first). */
+  async close(): Promise<void> {
+    this.state = 'closed';
+    await this.processing?.close().catch((error: unknown) => this.context.logger.warn({ task: this.id, error: describeError(error) }, 'closing processors failed'));
+    this.stateManager?.dropUncommitted();
+    await this.stateManager?.close();
+  }
+}
+
+function deadLetter(context: TaskContext, topic: string, partition: number, raw: RawRecord, failure: RecordFailure) {
+  return {
+    topic: context.deadLetterTopic,
+    key: raw.key,
+    value: raw.value,
+    timestamp: raw.timestamp,
+    headers: {
+      ...raw.headers,
+      'dlq.error': failure.message.slice(0, 2_000),
+      'dlq.stage': failure.stage,
+      'dlq.topic': topic,
+      'dlq.partition': String(partition),
+      'dlq.offset': raw.offset,
+      'dlq.application': context.topology.applicationId,
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import type { Admin } from '@platformatic/kafka';
+import { beginningOffsets, committedOffsets, endOffsets } from '../kafka/admin.ts';
+import type { FetchedPartition } from '../kafka/fetcher.ts';
+import { describeError } from '../kafka/retry.ts';
+import { taskId } from '../task.ts';
+import type { Subtopology } from '../topology.ts';
+import { ActiveTask, type TaskContext, type TaskOffsets } from './active-task.ts';
+import type { RecordQueue } from './partition-group.ts';
+import type { TopicPartitionOffset } from './record-collector.ts';
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** What the task manager needs from the instance's consumer: where to read each input partition. */
+export interface InputControl {
+  assign(topic: string, partition: number, offset: number): void;
+  unassign(topic: string, partition: number): void;
+  seek(topic: string, partition: number, offset: number): void;
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+}
+
+export interface TaskManagerOptions {
+  context: TaskContext;
+  admin: Admin;
+  groupId: string;
+  input: InputControl;
+  /** Called when a task is running or failed to start (the instance re-evaluates its state). */
+  onTaskChange: () => void;
+  /** A task that could not start is retried after this long (default 1 s). */
+  retryStartMs?: number;
+}
+
+/** Partitions with more buffered records than this stop being fetched until the task catches up. */
+const maxBufferedPerPartition = 2_000;
+
+/**
+ * The tasks of an instance (Kafka Streams' TaskManager): creates them for an assignment
+ * (restore, then start at the committed offsets), closes those taken away, routes fetched
+ * records to them, picks the task whose next record comes first, and drives commits and
+ * revivals across all of them.
+ */
+export class TaskManager {
+  readonly tasks = new Map<string, ActiveTask>();
+  private readonly byInput = new Map<string, ActiveTask>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private assigned = new Set<string>();
+  private closing = false;
+
+  constructor(private readonly options: TaskManagerOptions) {}
+
+  /** Task ids of the current assignment, whether running or still starting. */
+  get assignedTasks(): string[] {
+    return [...this.assigned].sort();
+  }
+
+  get allRunning(): boolean {
+    return [...this.assigned].every((id) => this.tasks.get(id)?.state === 'running');
+  }
+
+  /** Starts the tasks newly assigned, closes those no longer assigned (they were committed before the rebalance). */
+  async handleAssignment(assignment: ReadonlyArray<{ subtopology: Subtopology<string>; partition: number }>): Promise<void> {
+    const wanted = new Map(assignment.map((entry) => [taskId(entry.subtopology.id, entry.partition), entry]));
+    this.assigned = new Set(wanted.keys());
+    for (const [id, task] of this.tasks) {
+      if (wanted.has(id)) continue;
+      await this.closeTask(task);
+    }
+    for (const [id, { subtopology, partition }] of wanted) {
+      if (!this.tasks.has(id) && !this.starting.has(id)) this.startTask(subtopology, partition);
+    }
+  }
+
+  private startTask(subtopology: Subtopology<string>, partition: number): void {
+    const task = new ActiveTask(this.options.context, subtopology, partition);
+    const starting = this.initialize(task).finally(() => {
+      if (this.starting.get(task.id) === starting) this.starting.delete(task.id);
+    });
+    this.starting.set(task.id, starting);
+  }
+
+  private async initialize(task: ActiveTask): Promise<void> {
+    const { context, groupId, input } = this.options;
+    const started = Date.now();
+    try {
+      const offsets = await this.readOffsets(task);
+      const restored = await task.restore(offsets);
+      if (!this.assigned.has(task.id) || this.closing) {
+        await task.close();
+        return;
+      }
+      const starts = await task.start(offsets);
+      this.tasks.set(task.id, task);
+      for (const [topic, offset] of starts) {
+        this.byInput.set(partitionKey(topic, task.partition), task);
+        input.assign(topic, task.partition, offset);
+      }
+      context.logger.info({ task: task.id, restoredRecords: restored, ms: Date.now() - started, positions: Object.fromEntries(starts) }, 'task running');
+    } catch (error) {
+      await task.close();
+      if (this.closing) return;
+      context.logger.warn({ task: task.id, group: groupId, error: describeError(error) }, 'task failed to start; retrying');
+      await new Promise((resolve) => setTimeout(resolve, this.options.retryStartMs ?? 1_000));
+      if (this.assigned.has(task.id) && !this.tasks.has(task.id) && !this.closing) this.startTask(task.subtopology, task.partition);
+    } finally {
+      this.options.onTaskChange();
+    }
+  }
+
+  private async readOffsets(task: ActiveTask): Promise<TaskOffsets> {
+    const { admin, groupId, context } = this.options;
+    const partitions = new Map<string, number[]>();
+    for (const topic of task.inputTopics) partitions.set(topic, [task.partition]);
+    for (const store of task.subtopology.stores) partitions.set(context.topology.store(store).changelogTopic, [task.partition]);
+    const inputs = new Map([...partitions].filter(([topic]) => task.inputTopics.includes(topic)));
+    // Committed offsets first: once they are stable, no earlier owner's transaction can still add to the changelogs.
+    const committed = await committedOffsets(admin, groupId, inputs);
+    const [starts, ends] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
+    const logs = new Map<string, { start: number; end: number }>();
+    for (const topic of partitions.keys()) logs.set(topic, { start: starts.get(topic)?.get(task.partition) ?? 0, end: ends.get(topic)?.get(task.partition) ?? 0 });
+    return { committed: new Map([...committed].flatMap(([topic, offsets]) => (offsets.has(task.partition) ? [[topic, offsets.get(task.partition)!]] : []))), logs };
+  }
+
+  private async closeTask(task: ActiveTask): Promise<void> {
+    this.tasks.delete(task.id);
+    for (const topic of task.inputTopics) {
+      this.byInput.delete(partitionKey(topic, task.partition));
+      this.options.input.unassign(topic, task.partition);
+    }
+    for (const store of task.subtopology.stores) this.options.context.reader.stop(this.options.context.topology.store(store).changelogTopic, task.partition);
+    await task.close();
+  }
+
+  /** Hands fetched records to their task; pauses partitions whose queue is long. */
+  addRecords(fetched: FetchedPartition): void {
+    const task = this.byInput.get(partitionKey(fetched.topic, fetched.partition));
+    if (!task) return;
+    task.addRecords(fetched);
+    const queue = task.group?.queues.get(fetched.topic);
+    if (queue && queue.size > maxBufferedPerPartition) this.options.input.pause(fetched.topic, fetched.partition);
+  }
+
+  /** The task and queue holding the record to process next: the smallest head timestamp among tasks that may process. */
+  next(now: number, maxIdleMs: number): { task: ActiveTask; queue: RecordQueue } | undefined {
+    let best: { task: ActiveTask; queue: RecordQueue } | undefined;
+    let bestTimestamp = Infinity;
+    for (const task of this.tasks.values()) {
+      const queue = task.nextQueue(now, maxIdleMs);
+      if (!queue) continue;
+      const timestamp = queue.peek()!.timestamp;
+      if (timestamp < bestTimestamp) {
+        best = { task, queue };
+        bestTimestamp = timestamp;
+      }
+    }
+    return best;
+  }
+
+  /** Resumes fetching partitions whose queue has room again. */
+  resumeDrained(): void {
+    for (const task of this.tasks.values()) {
+      for (const queue of task.group?.queues.values() ?? []) if (queue.size < maxBufferedPerPartition / 2) this.options.input.resume(queue.topic, queue.partition);
+    }
+  }
+
+  /** The earliest time a task stops waiting without new records (an idle wait or a retry ending). */
+  wakeUpAt(maxIdleMs: number): number | undefined {
+    let earliest: number | undefined;
+    for (const task of this.tasks.values()) {
+      const at = task.wakeUpAt(maxIdleMs);
+      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
+  get hasUncommittedWork(): boolean {
+    for (const task of this.tasks.values()) if (task.hasUncommittedWork) return true;
+    return false;
+  }
+
+  /** Every task's changelog records to the collector; returns the input offsets to commit. */
+  prepareCommit(): TopicPartitionOffset[] {
+    return [...this.tasks.values()].flatMap((task) => task.prepareCommit());
+  }
+
+  async completeCommit(): Promise<void> {
+    for (const task of this.tasks.values()) await task.completeCommit();
+  }
+
+  /** Every task back to its last commit (the transaction was aborted); input is read again from there. */
+  async reviveAll(): Promise<void> {
+    for (const task of this.tasks.values()) {
+      const positions = await task.revive();
+      for (const [topic, offset] of positions) this.options.input.seek(topic, task.partition, offset);
+    }
+  }
+
+  /**
+   * Closes every task, after a final commit by the caller or dropping uncommitted work. Unless
+   * `final`, the manager takes new assignments afterwards.
+   */
+  async closeAll(final = true): Promise<void> {
+    this.closing = true;
+    this.assigned.clear();
+    await Promise.allSettled([...this.starting.values()]);
+    for (const task of [...this.tasks.values()]) await this.closeTask(task);
+    this.closing = final;
+  }
+}

@@ -1,0 +1,122 @@
+import { FetchIsolationLevels, ListOffsetTimestamps, type Admin } from '@platformatic/kafka';
+import { errorIds, isRetriable } from './errors.ts';
+import { retry } from './retry.ts';
+
+/** A topic of the system or of an application, as the internal topic manager creates it. */
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  compacted: boolean;
+  /** Default: the broker's default.replication.factor (1 on one broker, 3 on the local cluster). */
+  replicationFactor?: number;
+}
+
+export type PartitionOffsets = Map<number, number>;
+
+const notYetKnown = (error: unknown) => isRetriable(error) || errorIds(error).has('UNKNOWN_TOPIC_OR_PARTITION') || /unknown topic/i.test(String(error));
+
+/** Partition counts of existing topics; topics that do not exist are left out. */
+export async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const existing = new Set(await admin.listTopics({ includeInternals: false }));
+  const wanted = topics.filter((topic) => existing.has(topic));
+  if (wanted.length === 0) return new Map();
+  const metadata = await retry(() => admin.metadata({ topics: [...wanted], forceUpdate: true }), { retriable: notYetKnown, timeoutMs: 30_000 });
+  return new Map(wanted.map((topic) => [topic, metadata.topics.get(topic)?.partitionsCount ?? 0]));
+}
+
+/**
+ * Creates the topics that are missing and waits until every partition has a leader. Another
+ * process creating the same topic at the same moment is fine. Returns the names created.
+ */
+export async function createTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics({ includeInternals: false }));
+  const missing = specs.filter((spec) => !existing.has(spec.name));
+  for (const spec of missing) {
+    await admin
+      .createTopics({
+        topics: [spec.name],
+        partitions: spec.partitions,
+        ...(spec.replicationFactor !== undefined ? { replicas: spec.replicationFactor } : {}),
+        configs: spec.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })
+      .catch((error: unknown) => {
+        if (!errorIds(error).has('TOPIC_ALREADY_EXISTS')) throw error;
+      });
+  }
+  if (missing.length > 0) await waitForLeaders(admin, missing.map((spec) => spec.name));
+  return missing.map((spec) => spec.name);
+}
+
+/** Polls until every partition of the topics has a leader (new topics take a moment). */
+export async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  await retry(
+    async () => {
+      const metadata = await admin.metadata({ topics: [...topics], forceUpdate: true });
+      const ready = topics.every((topic) => {
+        const partitions = metadata.topics.get(topic)?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
+      });
+      if (!ready) throw new Error(`topics ${topics.join(', ')} have no leaders yet`);
+    },
+    { initialDelayMs: 50, maxDelayMs: 500, timeoutMs },
+  );
+}
+
+async function listOffsets(admin: Admin, topics: ReadonlyMap<string, readonly number[]>, timestamp: bigint, readCommitted: boolean): Promise<Map<string, PartitionOffsets>> {
+  const result = new Map<string, PartitionOffsets>();
+  if (topics.size === 0) return result;
+  const listed = await retry(
+    () =>
+      admin.listOffsets({
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) })),
+        isolationLevel: readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+      }),
+    { retriable: notYetKnown, timeoutMs: 30_000 },
+  );
+  for (const topic of listed) result.set(topic.name, new Map(topic.partitions.map((partition) => [partition.partitionIndex, Number(partition.offset)])));
+  return result;
+}
+
+/**
+ * Where each partition ends: the last stable offset when reading committed records (an open
+ * transaction ends it early), the high watermark otherwise.
+ */
+export function endOffsets(admin: Admin, topics: ReadonlyMap<string, readonly number[]>, readCommitted = true): Promise<Map<string, PartitionOffsets>> {
+  return listOffsets(admin, topics, ListOffsetTimestamps.LATEST, readCommitted);
+}
+
+/** The first offset still in each partition (retention or compaction may have removed older ones). */
+export function beginningOffsets(admin: Admin, topics: ReadonlyMap<string, readonly number[]>): Promise<Map<string, PartitionOffsets>> {
+  return listOffsets(admin, topics, ListOffsetTimestamps.EARLIEST, false);
+}
+
+/** Every partition of the topics, for the offset helpers. */
+export async function allPartitions(admin: Admin, topics: readonly string[]): Promise<Map<string, number[]>> {
+  const counts = await partitionCounts(admin, topics);
+  return new Map([...counts].map(([topic, count]) => [topic, Array.from({ length: count }, (_, partition) => partition)]));
+}
+
+/**
+ * The group's committed offsets of the partitions (absent: nothing committed). With
+ * `requireStable` the broker answers only once no transaction holding offsets for them is
+ * open (KIP-447): a new owner of a task must not start from offsets a transaction may still
+ * change.
+ */
+export async function committedOffsets(admin: Admin, groupId: string, topics: ReadonlyMap<string, readonly number[]>, timeoutMs = 60_000): Promise<Map<string, PartitionOffsets>> {
+  const result = new Map<string, PartitionOffsets>();
+  if (topics.size === 0) return result;
+  const groups = await retry(
+    () =>
+      admin.listConsumerGroupOffsets({
+        groups: [{ groupId, topics: [...topics].map(([name, partitions]) => ({ name, partitionIndexes: [...partitions] })) }],
+        requireStable: true,
+      }),
+    { retriable: (error) => isRetriable(error) || errorIds(error).has('UNSTABLE_OFFSET_COMMIT'), initialDelayMs: 50, maxDelayMs: 1_000, timeoutMs },
+  );
+  for (const topic of groups[0]?.topics ?? []) {
+    const partitions = new Map<number, number>();
+    for (const partition of topic.partitions) if (partition.committedOffset >= 0n) partitions.set(partition.partitionIndex, Number(partition.committedOffset));
+    result.set(topic.name, partitions);
+  }
+  return result;
+}

@@ -1,0 +1,117 @@
+import { Admin, compatibilityPartitioner, Consumer, Producer, type RetryDelayGetter } from '@platformatic/kafka';
+import type { RuntimeLogger } from '../engine/logger.ts';
+import { silentLogger } from '../engine/logger.ts';
+import { backoffDelay, describeError } from './retry.ts';
+import { errorIds } from './errors.ts';
+
+export type BytesProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
+export type BytesConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
+
+export interface KafkaClientsOptions {
+  clientId: string;
+  brokers: readonly string[];
+  logger?: RuntimeLogger;
+  /** Request timeout (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface ProducerOptions {
+  /** Makes the producer transactional (exactly-once); omitted, it is idempotent. */
+  transactionalId?: string;
+  /** How long the broker keeps a transaction open before aborting it (default 10 s, as Kafka Streams). */
+  transactionTimeoutMs?: number;
+}
+
+/**
+ * The one Kafka client factory of the project (on @platformatic/kafka): every producer,
+ * consumer and admin client gets the same brokers, retries and logging from here, and every
+ * producer the Java client's murmur2 partitioner, so Java clients, Kafka Connect and this
+ * project agree on which partition owns a key.
+ */
+export class KafkaClients {
+  readonly logger: RuntimeLogger;
+  private sharedAdmin: Admin | undefined;
+
+  constructor(readonly options: KafkaClientsOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get brokers(): readonly string[] {
+    return this.options.brokers;
+  }
+
+  private base(role: string, timeout = this.options.requestTimeoutMs ?? 30_000) {
+    return {
+      clientId: `${this.options.clientId}-${role}`,
+      bootstrapBrokers: [...this.options.brokers],
+      connectTimeout: 5_000,
+      timeout,
+      retries: 8,
+      retryDelay,
+      metadataMaxAge: 30_000,
+    };
+  }
+
+  /**
+   * An idempotent producer (acks=all, one request in flight per broker), transactional when
+   * given a transactional id. Sends must not overlap: each send's sequence numbers follow the
+   * previous send's acknowledgement.
+   */
+  producer(options: ProducerOptions = {}): BytesProducer {
+    // The client uses its request timeout as the transaction timeout too.
+    const timeout = options.transactionalId ? (options.transactionTimeoutMs ?? 10_000) : undefined;
+    const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      ...this.base('producer', timeout),
+      idempotent: true,
+      retries: 8,
+      partitioner: compatibilityPartitioner,
+      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+    });
+    return this.watch(producer, 'producer');
+  }
+
+  /**
+   * A consumer client: for group membership (the streams runtime) or, through a `Fetcher`, for
+   * reading partitions at positions of the caller's choosing. Each gets its own connections.
+   */
+  consumer(groupId: string, options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; rebalanceTimeoutMs?: number } = {}): BytesConsumer {
+    const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+      ...this.base('consumer'),
+      groupId,
+      autocommit: false,
+      sessionTimeout,
+      heartbeatInterval: options.heartbeatIntervalMs ?? Math.min(1_000, Math.floor(sessionTimeout / 3)),
+      rebalanceTimeout: Math.max(sessionTimeout, options.rebalanceTimeoutMs ?? 30_000),
+    });
+    return this.watch(consumer, 'consumer');
+  }
+
+  /** The shared admin client (topics, offsets, groups). */
+  admin(): Admin {
+    this.sharedAdmin ??= this.watch(new Admin(this.base('admin')), 'admin');
+    return this.sharedAdmin;
+  }
+
+  async close(): Promise<void> {
+    const admin = this.sharedAdmin;
+    this.sharedAdmin = undefined;
+    await admin?.close().catch(() => undefined);
+  }
+
+  /** A client emits 'error' for failures nobody awaits (a background rejoin): log them instead of crashing. */
+  private watch<T extends { on(event: 'error', listener: (error: Error) => void): unknown }>(client: T, role: string): T {
+    client.on('error', (error: Error) => this.logger.warn({ client: role, error: describeError(error) }, 'kafka client error'));
+    return client;
+  }
+}
+
+/**
+ * Retry delays: a transaction coordinator answers CONCURRENT_TRANSACTIONS for the few
+ * milliseconds it takes to finish the previous commit, so that one is retried almost at once
+ * (as the Java producer does); everything else backs off from 100 ms to 2 s.
+ */
+const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) => {
+  if (errorIds(error).has('CONCURRENT_TRANSACTIONS')) return Math.min(20 * attempt, 200);
+  return backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 });
+};

@@ -1,0 +1,259 @@
+import { FetchIsolationLevels, IS_CONTROL, type Consumer, type RecordsBatch } from '@platformatic/kafka';
+import type { RecordHeaders } from '../record.ts';
+import type { RuntimeLogger } from '../engine/logger.ts';
+import { backoffDelay, describeError, sleep } from './retry.ts';
+import { errorIds } from './errors.ts';
+
+/** A record as read from a partition. */
+export interface FetchedRecord {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeaders;
+}
+
+/** What one fetch brought for one partition: its records (maybe none) and where the partition ends. */
+export interface FetchedPartition {
+  topic: string;
+  partition: number;
+  records: FetchedRecord[];
+  /** The next offset to fetch (past any transaction markers that were read). */
+  nextOffset: number;
+  /** The partition's end as of this fetch: the last stable offset when reading committed, else the high watermark. */
+  endOffset: number;
+}
+
+export interface FetcherOptions {
+  /** A client of its own: a long poll holds its connection, which must not delay heartbeats or sends. */
+  client: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  readCommitted: boolean;
+  onFetched: (fetched: FetchedPartition) => void;
+  logger: RuntimeLogger;
+  /** How long the broker may hold a fetch with no data (default 250 ms). */
+  maxWaitMs?: number;
+  maxBytesPerPartition?: number;
+  maxBytes?: number;
+  /** Where to restart a partition whose position is no longer in the log (default: its beginning). */
+  onOutOfRange?: (topic: string, partition: number) => Promise<number>;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  position: number;
+  paused: boolean;
+  /** Bumped by every seek: an answer to a request sent before it is stale. */
+  epoch: number;
+}
+
+type FetchResponse = Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>;
+type FetchRequestTopic = Parameters<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>[0]['topics'][number];
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * Fetches records of assigned partitions from their leaders, one request in flight per broker,
+ * from positions the caller controls (assign, seek, pause, resume), as Kafka's Java consumer
+ * does under `poll`. It reads committed records only when asked to, and reports for every
+ * partition in every answer where the partition ends, so a caller can tell "no record yet"
+ * from "nothing more to read" (the timestamp synchronization of tasks needs that).
+ */
+export class Fetcher {
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly inFlight = new Set<number>();
+  private closed = false;
+  private failures = 0;
+  private readonly maxWaitMs: number;
+
+  constructor(private readonly options: FetcherOptions) {
+    this.maxWaitMs = options.maxWaitMs ?? 250;
+  }
+
+  assign(topic: string, partition: number, offset: number): void {
+    const existing = this.partitions.get(key(topic, partition));
+    if (existing) {
+      this.seek(topic, partition, offset);
+      existing.paused = false;
+    } else {
+      this.partitions.set(key(topic, partition), { topic, partition, position: offset, paused: false, epoch: 0 });
+    }
+    this.options.client.topics.track(topic);
+    this.wake();
+  }
+
+  unassign(topic: string, partition: number): void {
+    this.partitions.delete(key(topic, partition));
+  }
+
+  /** Moves the position; records of requests sent before are dropped. */
+  seek(topic: string, partition: number, offset: number): void {
+    const state = this.partitions.get(key(topic, partition));
+    if (!state) return;
+    state.position = offset;
+    state.epoch += 1;
+    this.wake();
+  }
+
+  pause(topic: string, partition: number): void {
+    const state = this.partitions.get(key(topic, partition));
+    if (state) state.paused = true;
+  }
+
+  resume(topic: string, partition: number): void {
+    const state = this.partitions.get(key(topic, partition));
+    if (!state || !state.paused) return;
+    state.paused = false;
+    this.wake();
+  }
+
+  position(topic: string, partition: number): number | undefined {
+    return this.partitions.get(key(topic, partition))?.position;
+  }
+
+  get assigned(): Array<{ topic: string; partition: number }> {
+    return [...this.partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /** Sends a fetch to every leader that has unpaused partitions and no request in flight. */
+  wake(): void {
+    if (this.closed) return;
+    const wanted = [...this.partitions.values()].filter((state) => !state.paused);
+    if (wanted.length === 0) return;
+    const topics = [...new Set(wanted.map((state) => state.topic))];
+    this.options.client
+      .metadata({ topics })
+      .then((metadata) => {
+        const byLeader = new Map<number, PartitionState[]>();
+        for (const state of wanted) {
+          const leader = metadata.topics.get(state.topic)?.partitions[state.partition]?.leader;
+          if (leader === undefined || leader < 0 || this.inFlight.has(leader)) continue;
+          byLeader.set(leader, [...(byLeader.get(leader) ?? []), state]);
+        }
+        for (const [leader, states] of byLeader) void this.fetchFrom(leader, states, metadata.topics);
+      })
+      .catch((error: unknown) => this.retryLater(error, 'metadata'));
+  }
+
+  private async fetchFrom(leader: number, states: PartitionState[], topicMetadata: Map<string, { id: string; partitions: Array<{ leaderEpoch: number }> }>): Promise<void> {
+    if (this.closed || this.inFlight.has(leader)) return;
+    this.inFlight.add(leader);
+    const requested = new Map(states.map((state) => [key(state.topic, state.partition), { position: state.position, epoch: state.epoch }]));
+    const byTopic = new Map<string, FetchRequestTopic>();
+    const topicNames = new Map<string, string>();
+    for (const state of states) {
+      const metadata = topicMetadata.get(state.topic)!;
+      topicNames.set(metadata.id, state.topic);
+      const entry = byTopic.get(state.topic) ?? { topicId: metadata.id, partitions: [] };
+      entry.partitions.push({
+        partition: state.partition,
+        fetchOffset: BigInt(state.position),
+        partitionMaxBytes: this.options.maxBytesPerPartition ?? 1_048_576,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      });
+      byTopic.set(state.topic, entry);
+    }
+    let response: FetchResponse | undefined;
+    if (process.env.DEBUG_FETCH) console.log('fetch', leader, JSON.stringify([...byTopic.values()], (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    try {
+      response = await this.options.client.fetch({
+        node: leader,
+        topics: [...byTopic.values()],
+        maxWaitTime: this.maxWaitMs,
+        minBytes: 1,
+        maxBytes: this.options.maxBytes ?? 8_388_608,
+        isolationLevel: this.options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+      });
+    } catch (error) {
+      if (process.env.DEBUG_FETCH) console.log('fetch error', error);
+      this.inFlight.delete(leader);
+      await this.onFetchError(error, requested);
+      return;
+    }
+    this.inFlight.delete(leader);
+    if (process.env.DEBUG_FETCH) console.log('answer', JSON.stringify(response.responses.map((t) => t.partitions.map((p) => [p.partitionIndex, p.errorCode, String(p.highWatermark), String(p.lastStableOffset), p.records?.length]))));
+    if (this.closed) return;
+    this.failures = 0;
+    for (const topicResponse of response.responses) {
+      const topic = topicNames.get(topicResponse.topicId);
+      if (topic === undefined) continue;
+      for (const answer of topicResponse.partitions) {
+        const state = this.partitions.get(key(topic, answer.partitionIndex));
+        const asked = requested.get(key(topic, answer.partitionIndex));
+        // Unassigned or sought while the request was out: this answer is about an old position.
+        if (!state || !asked || state.epoch !== asked.epoch || state.position !== asked.position) continue;
+        const { records, nextOffset } = decodeBatches(answer.records ?? [], asked.position);
+        state.position = nextOffset;
+        const endOffset = Number(this.options.readCommitted ? answer.lastStableOffset : answer.highWatermark);
+        this.options.onFetched({ topic, partition: answer.partitionIndex, records, nextOffset, endOffset });
+      }
+    }
+    this.wake();
+  }
+
+  private async onFetchError(error: unknown, requested: Map<string, { position: number; epoch: number }>): Promise<void> {
+    if (this.closed) return;
+    const ids = errorIds(error);
+    if (ids.has('OFFSET_OUT_OF_RANGE') && this.options.onOutOfRange) {
+      for (const [id, asked] of requested) {
+        const state = this.partitions.get(id);
+        if (!state || state.epoch !== asked.epoch) continue;
+        const restart = await this.options.onOutOfRange(state.topic, state.partition).catch(() => undefined);
+        if (restart === undefined) continue;
+        this.options.logger.warn({ topic: state.topic, partition: state.partition, position: state.position, restart }, 'fetch position is out of range; restarting the partition');
+        this.seek(state.topic, state.partition, restart);
+      }
+    }
+    this.options.client.clearMetadata();
+    await this.retryLater(error, 'fetch');
+  }
+
+  private async retryLater(error: unknown, what: string): Promise<void> {
+    if (this.closed) return;
+    this.failures += 1;
+    const delay = backoffDelay(this.failures, { initialMs: 100, maxMs: 2_000 });
+    // One failure is routine (a leader moved); a run of them is worth telling.
+    const log = this.failures >= 5 ? this.options.logger.warn : this.options.logger.debug;
+    log.call(this.options.logger, { what, attempt: this.failures, delayMs: delay, error: describeError(error) }, 'fetch failed; retrying');
+    await sleep(delay);
+    this.wake();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.partitions.clear();
+    await this.options.client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The records of a fetch answer at or after `from`, without transaction markers (the client
+ * already removed aborted transactions), and the offset after the last batch read.
+ */
+export function decodeBatches(batches: readonly RecordsBatch[], from: number): { records: FetchedRecord[]; nextOffset: number } {
+  const records: FetchedRecord[] = [];
+  let nextOffset = from;
+  for (const batch of batches) {
+    const firstOffset = Number(batch.firstOffset);
+    nextOffset = Math.max(nextOffset, firstOffset + batch.lastOffsetDelta + 1);
+    if (batch.attributes & IS_CONTROL) continue;
+    const firstTimestamp = Number(batch.firstTimestamp);
+    for (const record of batch.records) {
+      const offset = firstOffset + record.offsetDelta;
+      // A compressed batch starts before the requested offset: skip what was read already.
+      if (offset < from) continue;
+      records.push({ offset, timestamp: firstTimestamp + Number(record.timestampDelta), key: record.key, value: record.value, headers: decodeHeaders(record.headers) });
+    }
+  }
+  return { records, nextOffset };
+}
+
+function decodeHeaders(headers: ReadonlyArray<[Buffer | null, Buffer | null]>): RecordHeaders {
+  const decoded: RecordHeaders = {};
+  for (const [name, value] of headers) {
+    if (name === null) continue;
+    decoded[name.toString()] = value ?? Buffer.alloc(0);
+  }
+  return decoded;
+}
