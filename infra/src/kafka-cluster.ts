@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaClients } from '@ecosystem/streams';
 import { startServer, stopServer } from './launcher.ts';
 import { infraPaths, type InfraPaths } from './paths.ts';
 import { runningPid } from './processes.ts';
@@ -126,9 +126,9 @@ export class KafkaCluster {
     return node.paths.log(node.id);
   }
 
-  /** A kafkajs client of this cluster (quiet: a test expects brokers to go away). */
-  client(clientId: string): Kafka {
-    return new Kafka({ clientId, brokers: this.brokers, logLevel: logLevel.NOTHING });
+  /** Kafka clients of this cluster (quiet: a test expects brokers to go away); the caller closes them. */
+  client(clientId: string): KafkaClients {
+    return new KafkaClients({ clientId, brokers: this.brokers });
   }
 
   /** Kills every node and, when the cluster made its own home, deletes it. */

@@ -1,27 +1,16 @@
 import { Client } from '@elastic/elasticsearch';
-import { Kafka, logLevel } from 'kafkajs';
+import { createTopics, KafkaClients } from '@ecosystem/streams';
 import { describe, expect, it } from 'vitest';
+import { consumeUntil } from '../../test/support/kafka.ts';
 import { down, status, up } from '../src/launcher.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const elasticsearchUrl = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 
-async function readAll(kafka: Kafka, topic: string): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `${topic}-reader-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const values: string[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-        resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return values;
+async function readAll(clients: KafkaClients, topic: string): Promise<string[]> {
+  const records = await consumeUntil(clients, topic, (seen) => seen.length > 0);
+  return records.map((record) => record.value?.toString() ?? '');
 }
 
 describe('infrastructure lifecycle', () => {
@@ -30,16 +19,14 @@ describe('infrastructure lifecycle', () => {
     const topic = `lifecycle-${stamp}`;
     const subject = `lifecycle-${stamp}-value`;
     const index = `lifecycle-${stamp}`;
-    const kafka = new Kafka({ clientId: 'lifecycle-test', brokers, logLevel: logLevel.NOTHING });
+    const kafka = new KafkaClients({ clientId: 'lifecycle-test', brokers });
 
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka.admin(), [{ name: topic, partitions: 1, compacted: false }]);
     const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'kept' }] });
-    await producer.disconnect();
+    await producer.send({ messages: [{ topic, key: Buffer.from('k'), value: Buffer.from('kept') }] });
+    await producer.close();
+    // The admin's connections die with the broker: a new set of clients reads after the restart.
+    await kafka.close();
 
     const schema = JSON.stringify({ type: 'record', name: 'Kept', fields: [{ name: 'a', type: 'string' }] });
     const registered = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
@@ -63,7 +50,12 @@ describe('infrastructure lifecycle', () => {
     await up();
     expect((await status()).map((server) => server.state)).toEqual(['healthy', 'healthy', 'healthy']);
 
-    expect(await readAll(kafka, topic)).toEqual(['kept']);
+    const afterRestartKafka = new KafkaClients({ clientId: 'lifecycle-test', brokers });
+    try {
+      expect(await readAll(afterRestartKafka, topic)).toEqual(['kept']);
+    } finally {
+      await afterRestartKafka.close();
+    }
     const byId = await fetch(`${registryUrl}/schemas/ids/${id}`);
     expect(byId.status).toBe(200);
     expect(JSON.parse(((await byId.json()) as { schema: string }).schema)).toEqual(JSON.parse(schema));

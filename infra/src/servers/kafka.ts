@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { findJava } from '../java.ts';
 import { resolveClasspath } from '../maven.ts';
 import { localPaths, mavenProjects, type InfraPaths } from '../paths.ts';
@@ -259,17 +259,20 @@ export function kafkaNode(layout: KafkaClusterLayout, nodeId: number): LocalServ
   };
 }
 
+/**
+ * One metadata request, no retries: a health probe must answer at once (a stopped broker is
+ * "not healthy" now, not after a client's retry schedule), which is why it uses a bare admin
+ * client rather than the project's `KafkaClients`, whose clients retry for seconds.
+ */
 async function clusterAnswers(brokers: string[], nodeId: number | undefined): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'infra-health', brokers, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin = new Admin({ clientId: 'infra-health', bootstrapBrokers: brokers, connectTimeout: 1_000, timeout: 2_000, retries: 0 });
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    const registered = nodeId === undefined ? cluster.brokers.length > 0 : cluster.brokers.some((broker) => broker.nodeId === nodeId);
-    return registered && cluster.controller !== null;
+    const cluster = await admin.metadata({ topics: [] });
+    const registered = nodeId === undefined ? cluster.brokers.size > 0 : cluster.brokers.has(nodeId);
+    return registered && cluster.controllerId >= 0;
   } catch {
     return false;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
