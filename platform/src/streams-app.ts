@@ -13,6 +13,8 @@ export const streamsConfig = {
   INSTANCE_ID: env.text('default'),
   PROCESSING_GUARANTEE: z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),
   COMMIT_INTERVAL_MS: env.milliseconds(100),
+  /** How long a task waits for an input partition known to have records (timestamp order across its inputs). */
+  MAX_TASK_IDLE_MS: env.milliseconds(1_000),
   SESSION_TIMEOUT_MS: env.milliseconds(10_000),
   /** Replication factor of the internal topics the service creates; unset, the broker's default.replication.factor. */
   REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
@@ -25,6 +27,7 @@ export interface StreamsServiceConfig {
   INSTANCE_ID: string;
   PROCESSING_GUARANTEE: 'exactly-once' | 'at-least-once';
   COMMIT_INTERVAL_MS: number;
+  MAX_TASK_IDLE_MS: number;
   SESSION_TIMEOUT_MS: number;
   REPLICATION_FACTOR?: number | undefined;
 }
@@ -49,6 +52,7 @@ export function createStreamsApp(options: {
     stateDirectory: config.STATE_DIR ?? path.resolve('.local', 'state', `${prefix}${service}-${config.INSTANCE_ID}`),
     guarantee: config.PROCESSING_GUARANTEE,
     commitIntervalMs: config.COMMIT_INTERVAL_MS,
+    maxTaskIdleMs: config.MAX_TASK_IDLE_MS,
     sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
     // Every topic of the system is keyed: a record without a key is a producer's bug, not an order.
     rejectNullKeys: true,

@@ -26,12 +26,9 @@ const inventoryResult = async (ids: string[]) => {
 describe('inventory checks on a fresh system (UNDERPANTS 75, JUMPERS 1, no STOCKINGS)', () => {
   it('passes underpants x3 and jumpers x1, then fails a second jumpers x1', async () => {
     const ids: string[] = [];
-    // One at a time: the decisions depend on the order of arrival.
-    for (const [product, quantity] of [['UNDERPANTS', 3], ['JUMPERS', 1], ['JUMPERS', 1]] as const) {
-      const id = await post({ customerId: 1, product, quantity, price: 1 });
-      ids.push(id);
-      await system.getOrder(id, { validated: true });
-    }
+    // One after another, as a client posts them (each after the previous 201, no waiting for
+    // verdicts): the decisions follow posting order.
+    for (const [product, quantity] of [['UNDERPANTS', 3], ['JUMPERS', 1], ['JUMPERS', 1]] as const) ids.push(await post({ customerId: 1, product, quantity, price: 1 }));
     expect(await inventoryResult(ids)).toEqual(['PASS', 'PASS', 'FAIL']);
   });
 
@@ -57,5 +54,18 @@ describe('inventory checks on a fresh system (UNDERPANTS 75, JUMPERS 1, no STOCK
     expect(await reservedUnderpants()).toBe(3);
     const next = await post({ customerId: 4, product: 'UNDERPANTS', quantity: 72, price: 1 });
     expect((await system.getOrder(next, { validated: true })).body.state).toBe('VALIDATED');
+  });
+
+  it('checks a backlog of orders against stock written before them, when the inventory service comes back', async () => {
+    // Stock arrives while the service is down, then orders that need all of it. On restart the
+    // service has both the stock row and the orders to read: it must read the stock first.
+    await system.kill('inventory-service', 'SIGTERM');
+    await system.writeStock({ STOCKINGS: 300 });
+    const ids = await Promise.all(Array.from({ length: 300 }, (_, index) => post({ customerId: 10_000 + index, product: 'STOCKINGS', quantity: 1, price: 1 })));
+    await system.restart('inventory-service');
+    const results = await inventoryResult(ids);
+    expect(results.filter((result) => result !== 'PASS')).toEqual([]);
+    const finals = await Promise.all(ids.map((id) => system.getOrder(id, { validated: true })));
+    expect(finals.filter(({ body }) => body.state !== 'VALIDATED')).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ export class RecordCollector {
 
   constructor(
     private readonly clients: KafkaClients,
-    private readonly options: { guarantee: ProcessingGuarantee; transactionalId: string; logger: RuntimeLogger },
+    private readonly options: { guarantee: ProcessingGuarantee; transactionalId: string; transactionTimeoutMs?: number; logger: RuntimeLogger },
   ) {}
 
   private get exactlyOnce(): boolean {
@@ -65,7 +65,8 @@ export class RecordCollector {
 
   /** Creates the producer; exactly-once, this fences an earlier producer of this instance and aborts what it left open. */
   async init(): Promise<void> {
-    const producer = this.clients.producer(this.exactlyOnce ? { transactionalId: this.options.transactionalId } : {});
+    const { transactionalId, transactionTimeoutMs } = this.options;
+    const producer = this.clients.producer(this.exactlyOnce ? { transactionalId, ...(transactionTimeoutMs !== undefined ? { transactionTimeoutMs } : {}) } : {});
     this.producer = producer;
     if (this.exactlyOnce) {
       const transaction = await producer.beginTransaction();

@@ -28,6 +28,9 @@ const app = new KafkaStreams({
   guarantee: environment('GUARANTEE') as ProcessingGuarantee,
   commitIntervalMs: Number(process.env.COMMIT_INTERVAL_MS ?? 100),
   sessionTimeoutMs: 6_000,
+  ...(process.env.TRANSACTION_TIMEOUT_MS ? { transactionTimeoutMs: Number(process.env.TRANSACTION_TIMEOUT_MS) } : {}),
+  // Warnings and errors as JSON lines on stderr, for tests that look at how the instance recovered.
+  logger: { debug() {}, info() {}, warn: (fields, message) => console.error(JSON.stringify({ level: 'warn', message, ...fields })), error: (fields, message) => console.error(JSON.stringify({ level: 'error', message, ...fields })) },
 });
 app.onStateChange((state) => {
   if (state === 'running') console.log('ready');
