@@ -1,7 +1,7 @@
 import avro from 'avsc';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import type { Admin, KafkaMessage } from 'kafkajs';
+import { createTopics, KafkaClients } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumeUntil, type ConsumedRecord } from '../../test/support/kafka.ts';
 import type { Customer, Order } from '../src/index.ts';
 import {
   avroValueSerde,
@@ -23,14 +23,9 @@ const registryUrl = process.env['SCHEMA_REGISTRY_URL'] ?? defaultSchemaRegistryU
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 
 const registry = createSchemaRegistry(registryUrl);
-const kafka = new Kafka({
-  clientId: 'avro-integration-test',
-  brokers,
-  connectionTimeout: 3_000,
-  retry: { retries: 2 },
-  logLevel: logLevel.NOTHING, // failures surface as test errors with their cause
-});
-const admin: Admin = kafka.admin();
+// Quiet: failures surface as test errors with their cause.
+const kafka = new KafkaClients({ clientId: 'avro-integration-test', brokers });
+const admin = kafka.admin();
 const run = `${Date.now()}-${process.pid}`;
 const testTopics = {
   orders: `avro-it-orders-${run}`,
@@ -52,7 +47,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await admin.deleteTopics({ topics: Object.values(testTopics) }).catch(() => undefined);
-  await admin.disconnect();
+  await kafka.close();
   for (const topic of Object.values(testTopics)) await deleteSubject(valueSubject(topic));
 });
 
@@ -104,14 +99,14 @@ describe('serdes against the real registry and broker', () => {
 async function connectServers(): Promise<void> {
   await requireRegistry();
   try {
-    await admin.connect();
+    await admin.listTopics();
   } catch (error) {
     throw new Error(`Kafka is not reachable at ${brokers.join(',')} (KAFKA_BROKERS): ${String(error)}`);
   }
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: Object.values(testTopics).map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
-  });
+  await createTopics(
+    admin,
+    Object.values(testTopics).map((name) => ({ name, partitions: 3, compacted: false, replicationFactor: 1 })),
+  );
 }
 
 async function requireRegistry(): Promise<void> {
@@ -134,37 +129,14 @@ async function deleteSubject(subject: string): Promise<void> {
 }
 
 async function produce(topic: string, key: Buffer, value: Buffer): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const producer = kafka.producer();
   try {
-    await producer.send({ topic, acks: -1, messages: [{ key, value }] });
+    await producer.send({ messages: [{ topic, key, value }] });
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 
-async function consume(topic: string, count: number): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({ groupId: `avro-it-${topic}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const messages: KafkaMessage[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`fewer than ${count} messages on ${topic} after 30 s`)), 30_000);
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            messages.push(message);
-            if (messages.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-    return messages;
-  } finally {
-    await consumer.disconnect();
-  }
+function consume(topic: string, count: number): Promise<ConsumedRecord[]> {
+  return consumeUntil(kafka, topic, (records) => records.length >= count, 30_000);
 }

@@ -1,5 +1,6 @@
-import { ConfigResourceTypes } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionCounts } from '@ecosystem/streams';
+import { ConfigResourceTypes } from '@platformatic/kafka';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../src/kafka.ts';
 import { createLogger } from '../src/logger.ts';
 import { ensureTopics, systemTopics, type TopicSpec } from '../src/topics.ts';
@@ -8,34 +9,30 @@ import { loadInfrastructureConfig } from '../src/config.ts';
 const config = loadInfrastructureConfig();
 const logger = createLogger('topics-test', 'silent');
 const kafka = createKafka({ clientId: 'topics-test', brokers: config.KAFKA_BROKERS, logger });
-const admin = kafka.admin();
 const stamp = Date.now();
 const testTopics: TopicSpec[] = [
   { name: `topics-test-log-${stamp}`, partitions: 3, compacted: false, description: 'a log' },
   { name: `topics-test-table-${stamp}`, partitions: 2, compacted: true, description: 'a table' },
 ];
 
-beforeAll(() => admin.connect());
 afterAll(async () => {
-  await admin.deleteTopics({ topics: testTopics.map((topic) => topic.name) });
-  await admin.disconnect();
+  await kafka.admin().deleteTopics({ topics: testTopics.map((topic) => topic.name) });
+  await kafka.close();
 });
 
 describe('ensureTopics', () => {
   it('creates missing topics with their partitions and cleanup policy, and is idempotent', async () => {
-    expect(await ensureTopics(admin, testTopics, { logger })).toEqual(testTopics.map((topic) => topic.name));
-    expect(await ensureTopics(admin, testTopics, { logger })).toEqual([]);
+    expect(await ensureTopics(kafka, testTopics, { logger })).toEqual(testTopics.map((topic) => topic.name));
+    expect(await ensureTopics(kafka, testTopics, { logger })).toEqual([]);
 
-    const metadata = await admin.fetchTopicMetadata({ topics: testTopics.map((topic) => topic.name) });
-    const partitions = Object.fromEntries(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    const admin = kafka.admin();
+    const partitions = Object.fromEntries(await partitionCounts(admin, testTopics.map((topic) => topic.name)));
     expect(partitions).toEqual({ [testTopics[0]!.name]: 3, [testTopics[1]!.name]: 2 });
     const configs = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: testTopics.map((topic) => ({ type: ConfigResourceTypes.TOPIC, name: topic.name, configNames: ['cleanup.policy'] })),
+      resources: testTopics.map((topic) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic.name, configurationKeys: ['cleanup.policy'] })),
     });
-    const policies = Object.fromEntries(
-      configs.resources.map((resource) => [resource.resourceName, resource.configEntries[0]?.configValue]),
-    );
+    const policies = Object.fromEntries(configs.map((resource) => [resource.resourceName, resource.configs[0]?.value]));
     expect(policies).toEqual({ [testTopics[0]!.name]: 'delete', [testTopics[1]!.name]: 'compact' });
   });
 
