@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { topicSerdes, type Customer } from '@ecosystem/avro';
-import { createProducer, ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
+import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
+import { beginningOffsets, endOffsets, errorIds, TopicReader, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Kafka, Message, Producer } from 'kafkajs';
 import { customersAfter, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';
 import { backoffDelay, describeError, sleep } from './retry.ts';
 
 export interface CustomersSourceOptions {
-  kafka: Kafka;
+  kafka: KafkaClients;
   registry: SchemaRegistry;
   db: CustomersDatabase;
   logger: Logger;
@@ -37,6 +36,16 @@ export interface CustomersSource {
   /** Finishes the current transaction, then stops. */
   stop(): Promise<void>;
 }
+
+/** A record of the source's transaction: a row of the table or the position after the rows. */
+interface OutgoingMessage {
+  topic: string;
+  key: Buffer;
+  value: Buffer;
+}
+
+/** Records per send: well below the broker's 1 MB per partition for rows of this size. */
+const maxRecordsPerSend = 1_000;
 
 /**
  * The source's position as Connect stores a source offset: key `[connector, partition]`,
@@ -73,34 +82,27 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
   const customersTopic = systemTopics.find((topic) => topic.name === customersSourceJob.topic);
   if (!customersTopic) throw new Error(`the topic list has no ${customersSourceJob.topic} topic`);
   const offsetsTopic: TopicSpec = { name: customersSourceJob.offsetsTopic, partitions: 1, compacted: true, description: 'position of the customers source' };
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, [customersTopic, offsetsTopic], { prefix, logger });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(kafka, [customersTopic, offsetsTopic], { prefix, logger });
 
   const stopping = new AbortController();
   const state = { ready: false, fenced: false, position: undefined as number | undefined, resumedFrom: undefined as number | undefined, rowsStreamed: 0 };
 
-  async function toMessage(customer: Customer): Promise<Message> {
-    return { key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) };
+  async function toMessage(customer: Customer): Promise<OutgoingMessage> {
+    return { topic: names.topic, key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) };
   }
 
   /** One transaction: the rows and the position after them, or nothing at all. */
-  async function writeBatch(producer: Producer, customers: Customer[]): Promise<void> {
+  async function writeBatch(producer: BytesProducer, customers: Customer[]): Promise<void> {
     const messages = await Promise.all(customers.map(toMessage));
     const lastId = customers[customers.length - 1]!.id;
-    const transaction = await producer.transaction();
+    messages.push({ topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)) });
+    const transaction = await producer.beginTransaction();
     try {
-      await transaction.sendBatch({
-        acks: -1,
-        topicMessages: [
-          { topic: names.topic, messages },
-          { topic: names.offsetsTopic, messages: [{ key: positionKey(), value: encodePosition(lastId) }] },
-        ],
-      });
+      // One send stays under the broker's 1 MB per partition (BATCH_SIZE may be large); the sends
+      // follow one another, as the idempotent producer needs, and all belong to the transaction.
+      for (let start = 0; start < messages.length; start += maxRecordsPerSend) {
+        await transaction.send({ messages: messages.slice(start, start + maxRecordsPerSend) });
+      }
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -113,13 +115,13 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
 
   /** Connects, fences any older worker, resumes from the stored position and polls until stopped. */
   async function session(): Promise<void> {
-    const producer = createProducer(kafka, { transactionalId: names.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({ transactionalId: names.transactionalId });
     try {
-      await producer.connect();
       // The first transaction initialises the producer id: that fences an older worker and aborts
-      // whatever it left open, so the position read next is the last committed one.
-      await (await producer.transaction()).abort();
-      state.position = state.resumedFrom = await readStoredPosition(kafka, names.offsetsTopic, names.transactionalId);
+      // whatever it left open, so the position read next is the last committed one. Nothing was
+      // sent in it, so it is only dropped on this side.
+      await (await producer.beginTransaction()).cancel();
+      state.position = state.resumedFrom = await readStoredPosition(kafka, names.offsetsTopic, names.transactionalId, logger);
       logger.info({ position: state.position ?? null, topic: names.topic }, state.position === undefined ? 'no stored position: streaming every row' : 'resuming after the stored position');
       state.ready = true;
       while (!stopping.signal.aborted) {
@@ -129,7 +131,7 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
       }
     } finally {
       state.ready = false;
-      await producer.disconnect().catch(() => undefined);
+      await producer.close().catch(() => undefined);
     }
   }
 
@@ -180,59 +182,37 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
 
 /** The broker's answer to a producer whose transactional id a newer producer has claimed. */
 export function isFencedError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  if ('type' in error && (error.type === 'INVALID_PRODUCER_EPOCH' || error.type === 'PRODUCER_FENCED')) return true;
-  return 'cause' in error && error.cause !== error && isFencedError(error.cause);
+  const ids = errorIds(error);
+  return ids.has('INVALID_PRODUCER_EPOCH') || ids.has('PRODUCER_FENCED');
 }
 
 /**
  * The last position committed to the offsets topic (read committed, to its end), or undefined
- * when nothing was ever written. Call it only after fencing: no transaction of ours is open then.
+ * when nothing was ever written. Call it only after fencing: no transaction of ours is open then,
+ * so the end of what is committed is the end of the partition.
  */
-export async function readStoredPosition(kafka: Kafka, offsetsTopic: string, readerName: string, timeoutMs = 30_000): Promise<number | undefined> {
+export async function readStoredPosition(kafka: KafkaClients, offsetsTopic: string, readerName: string, logger: Logger, timeoutMs = 30_000): Promise<number | undefined> {
   const admin = kafka.admin();
-  await admin.connect();
-  let end: number;
-  try {
-    const offsets = await admin.fetchTopicOffsets(offsetsTopic);
-    end = Number(offsets[0]?.high ?? 0);
-    if (end === 0 || offsets.every((partition) => partition.high === partition.low)) return undefined;
-  } finally {
-    await admin.disconnect();
-  }
-  // kafkajs has no assign(): a throw-away group reads the single partition, and is deleted afterwards.
-  const groupId = `${readerName}.position-reader-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const partitions = new Map([[offsetsTopic, [0]]]);
+  const [starts, ends] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
+  const from = starts.get(offsetsTopic)?.get(0) ?? 0;
+  const to = ends.get(offsetsTopic)?.get(0) ?? 0;
+  if (to <= from) return undefined;
+  // The partition is read from its start by offset, without a consumer group.
+  const reader = new TopicReader(kafka, logger, `${readerName}.position`);
   let position: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic: offsetsTopic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`could not read ${offsetsTopic} to its end (offset ${end}) within ${timeoutMs} ms`)), timeoutMs);
-      // Batch ends also report batches made only of transaction markers, which eachMessage never sees.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (Number(payload.lastOffset) >= end - 1) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ message }) => {
-            if (message.key?.toString('utf8') === positionKey()) position = decodePosition(message.value) ?? position;
-          },
-        })
-        .catch(reject);
+    const read = reader.read([{ topic: offsetsTopic, partition: 0, from, to }], async (_range, records) => {
+      for (const record of records) if (record.key?.toString('utf8') === positionKey()) position = decodePosition(record.value) ?? position;
     });
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`could not read ${offsetsTopic} to its end (offset ${to}) within ${timeoutMs} ms`)), timeoutMs);
+    });
+    await Promise.race([read, timeout]);
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    const cleanup = kafka.admin();
-    await cleanup
-      .connect()
-      .then(() => cleanup.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => cleanup.disconnect());
+    clearTimeout(timer);
+    await reader.close();
   }
   return position;
 }

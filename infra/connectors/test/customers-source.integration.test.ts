@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { longSerde, topicSerdes, unframe, type Customer } from '@ecosystem/avro';
-import { createProducer } from '@ecosystem/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCustomer, customersAfter, openCustomersDb, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
 import { encodePosition, positionKey, startCustomersSource, type CustomersSource } from '../src/customers-source.ts';
@@ -29,7 +28,7 @@ function start(): Promise<CustomersSource> {
   });
 }
 
-const idsOf = (records: ConsumedRecord[]) => records.map(({ message }) => longSerde.deserialize(message.key!));
+const idsOf = (records: ConsumedRecord[]) => records.map(({ key }) => longSerde.deserialize(key!));
 const newCustomer = (n: number) => ({ firstName: `First${n}`, lastName: `Last${n}`, email: `c${n}@example.com`, address: `${n} Test Street` });
 
 beforeAll(async () => {
@@ -45,6 +44,7 @@ afterAll(async () => {
   db.close();
   await rm(directory, { recursive: true, force: true });
   await cleanUp(kafka, prefix);
+  await kafka.close();
 });
 
 describe('customers source (local JDBC source worker)', () => {
@@ -52,13 +52,13 @@ describe('customers source (local JDBC source worker)', () => {
     const source = await start();
     const records = await consumeUntil(kafka, names.topic, (seen) => seen.length >= 9);
     expect(records).toHaveLength(9);
-    for (const { message } of records) expect(message.key).toHaveLength(8);
+    for (const { key } of records) expect(key).toHaveLength(8);
     expect(idsOf(records).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
-    const values = await Promise.all(records.map(({ message }) => serdes.value.deserialize(message.value!)));
+    const values = await Promise.all(records.map(({ value }) => serdes.value.deserialize(value!)));
     expect(values.sort((a, b) => a.id - b.id)).toEqual(seedCustomers);
     // The schema id on the wire resolves through the registry to Customer, under the topic's subject.
-    const { schemaId } = unframe(records[0]!.message.value!);
+    const { schemaId } = unframe(records[0]!.value!);
     const schema = (await (await fetch(`${registryUrl}/schemas/ids/${schemaId}`)).json()) as { schema: string };
     expect(JSON.parse(schema.schema)).toMatchObject({ type: 'record', name: 'Customer' });
     const latest = (await (await fetch(`${registryUrl}/subjects/${names.subject}/versions/latest`)).json()) as { id: number };
@@ -71,8 +71,8 @@ describe('customers source (local JDBC source worker)', () => {
     const id = addCustomer(db, { ...newCustomer(1), level: 'gold' });
     const records = await consumeUntil(kafka, names.topic, (seen) => idsOf(seen).includes(id), 10_000);
     expect(Date.now() - inserted).toBeLessThan(5_000);
-    const record = records.find(({ message }) => longSerde.deserialize(message.key!) === id)!;
-    expect(await serdes.value.deserialize(record.message.value!)).toEqual<Customer>({ id, ...newCustomer(1), level: 'gold' });
+    const record = records.find(({ key }) => longSerde.deserialize(key!) === id)!;
+    expect(await serdes.value.deserialize(record.value!)).toEqual<Customer>({ id, ...newCustomer(1), level: 'gold' });
   });
 
   it('resumes after a clean stop with no duplicate and no gap', async () => {
@@ -117,17 +117,16 @@ describe('customers source (local JDBC source worker)', () => {
 
     // Whether or not the kill hit an open transaction, leave one behind for sure: a worker that
     // died between sending the last rows (and a position past them) and committing.
-    const zombie = createProducer(kafka, { transactionalId: names.transactionalId, idempotent: true, maxInFlightRequests: 1 });
-    await zombie.connect();
-    const transaction = await zombie.transaction();
+    const zombie = kafka.producer({ transactionalId: names.transactionalId });
+    const transaction = await zombie.beginTransaction();
     const tail = customersAfter(db, lastId - 5, 5);
-    await transaction.sendBatch({
-      topicMessages: [
-        { topic: names.topic, messages: await Promise.all(tail.map(async (customer) => ({ key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) }))) },
-        { topic: names.offsetsTopic, messages: [{ key: positionKey(), value: encodePosition(lastId) }] },
+    await transaction.send({
+      messages: [
+        ...(await Promise.all(tail.map(async (customer) => ({ topic: names.topic, key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) })))),
+        { topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)) },
       ],
     });
-    await zombie.disconnect();
+    await zombie.close();
 
     const source = await start();
     await eventually(() => source.position === lastId, `the restarted source to reach id ${lastId}`, 60_000);

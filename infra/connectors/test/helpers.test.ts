@@ -84,10 +84,12 @@ describe("the source's stored position", () => {
 
 describe('fencing', () => {
   it("is recognised from the broker's error, also when wrapped", () => {
-    const fenced = Object.assign(new Error('Producer attempted an operation with an old epoch'), { type: 'INVALID_PRODUCER_EPOCH' });
+    const fenced = Object.assign(new Error('Producer attempted an operation with an old epoch'), { apiId: 'INVALID_PRODUCER_EPOCH' });
     expect(isFencedError(fenced)).toBe(true);
     expect(isFencedError(new Error('retries exhausted', { cause: fenced }))).toBe(true);
-    expect(isFencedError(Object.assign(new Error('x'), { type: 'NOT_LEADER_FOR_PARTITION' }))).toBe(false);
+    // The client gathers the errors of a failed request's attempts in an AggregateError.
+    expect(isFencedError(new AggregateError([new Error('timeout'), Object.assign(new Error('fenced'), { apiId: 'PRODUCER_FENCED' })], 'Producing failed.'))).toBe(true);
+    expect(isFencedError(Object.assign(new Error('x'), { apiId: 'NOT_LEADER_OR_FOLLOWER' }))).toBe(false);
     expect(isFencedError('INVALID_PRODUCER_EPOCH')).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createSchemaRegistry, defaultSchemaRegistryUrl } from '@ecosystem/avro';
 import { createKafka, createLogger } from '@ecosystem/platform';
+import { allPartitions, beginningOffsets, endOffsets, Fetcher, type KafkaClients } from '@ecosystem/streams';
 import { createElasticsearchClient } from '../../src/elasticsearch.ts';
-import type { Kafka } from 'kafkajs';
 import type { ConsumedRecord } from '../../../../test/support/kafka.ts';
 
 export const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -11,7 +11,7 @@ export const elasticsearchUrl = process.env['ELASTICSEARCH_URL'] ?? 'http://127.
 
 export const quietLogger = createLogger('connectors-test', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent');
 
-export function testKafka(): Kafka {
+export function testKafka(): KafkaClients {
   return createKafka({ clientId: 'connectors-test', brokers, logger: quietLogger });
 }
 
@@ -28,58 +28,53 @@ export { consumeUntil, eventually, type ConsumedRecord } from '../../../../test/
 /**
  * Every committed record of `topic` (or every record, aborted ones included, with
  * `readUncommitted`), read to the end of each partition; nothing may be writing
- * transactionally to it meanwhile.
+ * transactionally to it meanwhile. Read by offset, without a consumer group.
  */
-export async function readToEnd(kafka: Kafka, topic: string, { readUncommitted = false, timeoutMs = 30_000 } = {}): Promise<ConsumedRecord[]> {
-  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
-  const remaining = new Map(offsets.filter(({ high, low }) => high !== low).map(({ partition, high }) => [partition, Number(high) - 1]));
+export async function readToEnd(kafka: KafkaClients, topic: string, { readUncommitted = false, timeoutMs = 30_000 } = {}): Promise<ConsumedRecord[]> {
+  const admin = kafka.admin();
+  const partitions = await allPartitions(admin, [topic]);
+  const [starts, ends] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, false)]);
+  const remaining = new Map([...(ends.get(topic) ?? [])].filter(([partition, end]) => end > (starts.get(topic)?.get(partition) ?? 0)));
   if (remaining.size === 0) return [];
-  const groupId = `connectors-test-reader-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted });
   const records: ConsumedRecord[] = [];
-  await consumer.connect();
+  let fetcher: Fetcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic} to its end; saw ${records.length} records`)), timeoutMs);
-      // Batch ends report the last offset even for batches of transaction markers only.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const last = remaining.get(payload.partition);
-        if (last !== undefined && Number(payload.lastOffset) >= last) remaining.delete(payload.partition);
-        if (remaining.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
+      timer = setTimeout(() => reject(new Error(`timed out reading ${topic} to its end; saw ${records.length} records`)), timeoutMs);
+      const reading = new Fetcher({
+        client: kafka.consumer(`connectors-test-reader-${randomUUID()}`),
+        readCommitted: !readUncommitted,
+        logger: quietLogger,
+        // `nextOffset` moves past transaction markers too, which no record reports.
+        onFetched: ({ partition, records: fetched, nextOffset }) => {
+          const end = remaining.get(partition);
+          if (end === undefined) return;
+          for (const record of fetched) if (record.offset < end) records.push({ ...record, topic, partition });
+          if (nextOffset >= end) {
+            remaining.delete(partition);
+            reading.unassign(topic, partition);
+          }
+          if (remaining.size === 0) resolve();
+        },
       });
-      consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => {
-        records.push({ partition, message });
-      } }).catch(reject);
+      fetcher = reading;
+      for (const partition of remaining.keys()) reading.assign(topic, partition, starts.get(topic)?.get(partition) ?? 0);
     });
   } finally {
-    await consumer.disconnect();
-    await withAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
+    clearTimeout(timer);
+    await fetcher?.close();
   }
   return records;
 }
 
-export async function withAdmin<T>(kafka: Kafka, action: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await action(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Deletes what a test created under its prefix: topics, consumer groups, registry subjects, Elasticsearch indices. */
-export async function cleanUp(kafka: Kafka, prefix: string): Promise<void> {
-  await withAdmin(kafka, async (admin) => {
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-    const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((group) => group.startsWith(prefix));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
-  });
+export async function cleanUp(kafka: KafkaClients, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+  if (topics.length > 0) await admin.deleteTopics({ topics });
+  const groups = [...(await admin.listGroups()).keys()].filter((group) => group.startsWith(prefix));
+  if (groups.length > 0) await admin.deleteGroups({ groups }).catch(() => undefined);
   const subjects = (await (await fetch(`${registryUrl}/subjects`)).json()) as string[];
   for (const subject of subjects.filter((name) => name.startsWith(prefix))) {
     await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}`, { method: 'DELETE' });
