@@ -38,8 +38,9 @@ await runService(service, logger, async () => {
     describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
   });
   const port = await http.listen(settings.PORT, settings.HOST);
+  const kafka = createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger });
   running.source = await startCustomersSource({
-    kafka: createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger }),
+    kafka,
     registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
     db,
     logger,
@@ -52,6 +53,7 @@ await runService(service, logger, async () => {
   logger.info({ port, db: db.name, prefix: settings.TOPIC_PREFIX }, `${service} started`);
   return async () => {
     await running.source?.stop();
+    await kafka.close();
     await http.close();
     db.close();
   };

@@ -29,8 +29,9 @@ await runService(service, logger, async () => {
     describe: () => ({ service, documentsWritten: running.sink?.documentsWritten ?? 0, deadLetters: running.sink?.deadLetters ?? 0 }),
   });
   const port = await http.listen(settings.PORT, settings.HOST);
+  const kafka = createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger });
   running.sink = await startOrdersSink({
-    kafka: createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger }),
+    kafka,
     registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
     elasticsearch,
     logger,
@@ -41,6 +42,7 @@ await runService(service, logger, async () => {
   logger.info({ port, elasticsearch: settings.ELASTICSEARCH_URL, prefix: settings.TOPIC_PREFIX }, `${service} started`);
   return async () => {
     await running.sink?.stop();
+    await kafka.close();
     await http.close();
     await elasticsearch.close();
   };

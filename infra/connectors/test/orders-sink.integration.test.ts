@@ -1,20 +1,19 @@
 import { frame, stringSerde, topicSerdes, type Order, type OrderState, type Product } from '@ecosystem/avro';
-import { createProducer } from '@ecosystem/platform';
+import { allPartitions, committedOffsets as groupOffsets, endOffsets as partitionEnds } from '@ecosystem/streams';
 import type { Client } from '@elastic/elasticsearch';
-import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElasticsearchClient } from '../src/elasticsearch.ts';
 import { ordersSinkJob, ordersSinkNames } from '../src/jobs.ts';
 import { startOrdersSink, type OrdersSink } from '../src/orders-sink.ts';
 import { startElasticsearchProxy, type ElasticsearchProxy } from './support/elasticsearch-proxy.ts';
-import { cleanUp, elasticsearchUrl, eventually, quietLogger, readToEnd, testElasticsearch, testKafka, testRegistry, uniquePrefix, withAdmin } from './support/servers.ts';
+import { cleanUp, elasticsearchUrl, eventually, quietLogger, readToEnd, testElasticsearch, testKafka, testRegistry, uniquePrefix } from './support/servers.ts';
 
 const kafka = testKafka();
 const registry = testRegistry();
 const prefix = uniquePrefix('orders');
 const names = ordersSinkNames(prefix);
 const orderSerdes = topicSerdes(registry, { prefix })['orders.v1'];
-const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+const producer = kafka.producer();
 const elasticsearch: Client = testElasticsearch();
 let proxy: ElasticsearchProxy;
 let sinkClient: Client;
@@ -32,8 +31,8 @@ function order(id: string, customerId: number, product: Product, state: OrderSta
 }
 
 async function produce(orders: Order[]): Promise<void> {
-  const messages = await Promise.all(orders.map(async (value): Promise<Message> => ({ key: stringSerde.serialize(value.id), value: await orderSerdes.value.serialize(value) })));
-  await producer.send({ topic: names.topic, acks: -1, messages });
+  const messages = await Promise.all(orders.map(async (value) => ({ topic: names.topic, key: stringSerde.serialize(value.id), value: await orderSerdes.value.serialize(value) })));
+  await producer.send({ messages });
 }
 
 /** The documents of the index (after a refresh, so the last writes are searchable). */
@@ -48,28 +47,30 @@ async function statesOf(): Promise<Record<string, OrderState>> {
   return Object.fromEntries(sorted.map(([id, document]) => [id, document.state]));
 }
 
+/** The group's committed offset per partition, -1 where it committed nothing. */
 async function committedOffsets(): Promise<Record<number, string>> {
-  const [topic] = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId: names.groupId, topics: [names.topic] }));
-  return Object.fromEntries(topic!.partitions.map(({ partition, offset }) => [partition, offset]));
+  const partitions = await allPartitions(kafka.admin(), [names.topic]);
+  const committed = (await groupOffsets(kafka.admin(), names.groupId, partitions)).get(names.topic);
+  return Object.fromEntries(partitions.get(names.topic)!.map((partition) => [partition, String(committed?.get(partition) ?? -1)]));
 }
 
 async function endOffsets(): Promise<Record<number, string>> {
-  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(names.topic));
-  return Object.fromEntries(offsets.map(({ partition, high }) => [partition, high]));
+  const ends = await partitionEnds(kafka.admin(), await allPartitions(kafka.admin(), [names.topic]), false);
+  return Object.fromEntries([...(ends.get(names.topic) ?? [])].map(([partition, end]) => [partition, String(end)]));
 }
 
 beforeAll(async () => {
   proxy = await startElasticsearchProxy(elasticsearchUrl);
   sinkClient = createElasticsearchClient(proxy.url);
-  await producer.connect();
 });
 
 afterAll(async () => {
   await Promise.all(sinks.map((sink) => sink.stop()));
-  await producer.disconnect();
+  await producer.close();
   await sinkClient?.close();
   await proxy?.close();
   await cleanUp(kafka, prefix);
+  await kafka.close();
   await elasticsearch.close();
 });
 
@@ -105,7 +106,7 @@ describe('orders sink (local Elasticsearch sink worker)', () => {
     await eventually(async () => JSON.stringify(await statesOf()) === JSON.stringify(expected), 'the orders produced around the restart');
     // Each document's version is the offset of its order's last record: no older record overwrote it.
     const records = await readToEnd(kafka, names.topic);
-    const lastOffsets = new Map(records.map(({ message }) => [message.key!.toString(), Number(message.offset)]));
+    const lastOffsets = new Map(records.map(({ key, offset }) => [key!.toString(), offset]));
     await elasticsearch.indices.refresh({ index: names.index });
     const hits = (await elasticsearch.search({ index: names.index, version: true, size: 100 })).hits.hits;
     expect(Object.fromEntries(hits.map((hit) => [hit._id, hit._version]))).toEqual(Object.fromEntries(lastOffsets));
@@ -137,23 +138,21 @@ describe('orders sink (local Elasticsearch sink worker)', () => {
     const key = stringSerde.serialize('o-poison');
     const valid = await orderSerdes.value.serialize(order('o-poison', 9, 'UNDERPANTS'));
     await producer.send({
-      topic: names.topic,
-      acks: -1,
       messages: [
-        { key, value: Buffer.from('not avro at all') },
-        { key, value: frame(2_000_000_000, Buffer.from([2, 4])) },
-        { key: null, value: valid },
-        { key, value: valid },
+        { topic: names.topic, key, value: Buffer.from('not avro at all') },
+        { topic: names.topic, key, value: frame(2_000_000_000, Buffer.from([2, 4])) },
+        { topic: names.topic, value: valid },
+        { topic: names.topic, key, value: valid },
       ],
     });
     await eventually(async () => (await documents()).get('o-poison')?.state === 'CREATED', 'the record after the poison records to be indexed');
 
     const deadLetters = await readToEnd(kafka, names.deadLetterTopic);
-    const summary = deadLetters.map(({ message }) => {
-      const header = (name: string) => message.headers?.[`__connect.errors.${name}`]?.toString();
+    const summary = deadLetters.map((record) => {
+      const header = (name: string) => record.headers[`__connect.errors.${name}`]?.toString();
       return {
-        key: message.key?.toString() ?? null,
-        value: message.value?.toString('hex'),
+        key: record.key?.toString() ?? null,
+        value: record.value?.toString('hex'),
         stage: header('stage'),
         topic: header('topic'),
         offset: header('offset'),
