@@ -1,56 +1,46 @@
-import { randomUUID } from 'node:crypto';
 import { Topics, type TopicSerdes } from '@ecosystem/avro';
 import type { Logger } from '@ecosystem/platform';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
 import type { OrderFlow } from './flow.ts';
 
 /**
- * Reads orders.v1 and order-validations.v1 from their end into the flow. The consumer group
- * is this process's own and never commits: a dashboard shows what happens from now on, and
- * several dashboards each see every record.
+ * Reads orders.v1 and order-validations.v1 from their end into the flow, by offset and without
+ * a consumer group: a dashboard shows what happens from now on, commits nothing, and several
+ * dashboards each see every record.
  */
 export class FlowFeed {
-  private readonly consumer: Consumer;
-  private fetched = false;
+  private reader: TopicReader | undefined;
 
-  constructor(
-    private readonly options: { kafka: Kafka; admin: Admin; serdes: TopicSerdes; flow: OrderFlow; logger: Logger; prefix: string; onChange: () => void },
-  ) {
-    this.consumer = options.kafka.consumer({ groupId: `${options.prefix}dashboard-${randomUUID()}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-  }
+  constructor(private readonly options: { kafka: KafkaClients; serdes: TopicSerdes; flow: OrderFlow; logger: Logger; prefix: string; onChange: () => void }) {}
 
-  /** True once the first fetch has returned: the positions at the end of the topics are taken, so nothing newer is missed. */
+  /** True once the positions at the end of the topics are taken, so nothing newer is missed. */
   get isReading(): boolean {
-    return this.fetched;
+    return this.reader !== undefined;
   }
 
   async start(): Promise<void> {
-    const { serdes, flow, logger, onChange } = this.options;
+    const { kafka, serdes, flow, logger, prefix, onChange } = this.options;
     const orders = serdes[Topics.orders];
     const validations = serdes[Topics.orderValidations];
-    const existing = new Set(await this.options.admin.listTopics());
+    const existing = new Set(await kafka.admin().listTopics());
     const missing = [orders.topic, validations.topic].filter((topic) => !existing.has(topic));
     if (missing.length > 0) throw new Error(`the topics ${missing.join(', ')} do not exist: \`npm start\` creates them (check TOPIC_PREFIX)`);
-    this.consumer.on(this.consumer.events.FETCH, () => (this.fetched = true));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [orders.topic, validations.topic], fromBeginning: false });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, message }) => {
-        if (!message.value) return;
+    this.reader = await followTopics(kafka, [orders.topic, validations.topic], { from: 'end', name: `${prefix}dashboard-${process.pid}`, logger }, async (topic, _partition, records) => {
+      for (const record of records) {
+        if (!record.value) continue;
         try {
-          if (topic === orders.topic) flow.addOrder(await orders.value.deserialize(message.value), Number(message.timestamp));
-          else flow.addValidation(await validations.value.deserialize(message.value));
+          if (topic === orders.topic) flow.addOrder(await orders.value.deserialize(record.value), record.timestamp);
+          else flow.addValidation(await validations.value.deserialize(record.value));
           onChange();
         } catch (error) {
           // A record the dashboard cannot read is the pipeline's concern (its dead letters), not a reason to stop showing the rest.
-          logger.debug({ topic, offset: message.offset, error: error instanceof Error ? error.message : String(error) }, 'skipped a record');
+          logger.debug({ topic, offset: record.offset, error: error instanceof Error ? error.message : String(error) }, 'skipped a record');
         }
-      },
+      }
     });
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.reader?.close();
   }
 }

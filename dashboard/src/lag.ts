@@ -1,5 +1,7 @@
-import type { Admin } from 'kafkajs';
+import { allPartitions, beginningOffsets, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import type { ServiceLag } from './snapshot.ts';
+
+type Admin = ReturnType<KafkaClients['admin']>;
 
 /** The services whose consumer groups the dashboard watches: every stream-processing service of `npm start`. */
 export const watchedServices = [
@@ -47,17 +49,25 @@ export function lagOf(committed: readonly CommittedOffsets[], ends: ReadonlyMap<
 
 /** The lag of each service's group (`${prefix}${service}`, the streams application id). */
 export async function fetchLag(admin: Admin, prefix: string, services: readonly string[] = watchedServices): Promise<ServiceLag[]> {
-  const committedByService = await Promise.all(
-    services.map(async (service) => {
-      const groupId = `${prefix}${service}`;
-      const committed: CommittedOffsets[] = await admin.fetchOffsets({ groupId });
-      return { service, groupId, committed };
-    }),
-  );
-  const topics = [...new Set(committedByService.flatMap(({ committed }) => committed.map(({ topic }) => topic)))];
-  // A topic deleted since the group committed (an old repartition topic) simply counts for nothing.
+  // Every topic each group committed offsets for (a group id alone asks for all of them).
+  const groups = await admin.listConsumerGroupOffsets({ groups: services.map((service) => `${prefix}${service}`) });
+  const committedByService = services.map((service) => {
+    const groupId = `${prefix}${service}`;
+    const topics = groups.find((group) => group.groupId === groupId)?.topics ?? [];
+    const committed: CommittedOffsets[] = topics.map(({ name, partitions }) => ({
+      topic: name,
+      partitions: partitions.map(({ partitionIndex, committedOffset }) => ({ partition: partitionIndex, offset: String(committedOffset) })),
+    }));
+    return { service, groupId, committed };
+  });
+  // A topic deleted since the group committed (an old repartition topic) is left out here and simply counts for nothing.
+  const partitions = await allPartitions(admin, [...new Set(committedByService.flatMap(({ committed }) => committed.map(({ topic }) => topic)))]);
+  const [lows, highs] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, false)]);
   const ends = new Map<string, PartitionEnds[]>(
-    await Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic).catch(() => [])] as const)),
+    [...highs].map(([topic, byPartition]) => [
+      topic,
+      [...byPartition].map(([partition, high]) => ({ partition, high: String(high), low: String(lows.get(topic)?.get(partition) ?? 0) })),
+    ]),
   );
   return committedByService.map(({ service, groupId, committed }) => ({ service, groupId, lag: lagOf(committed, ends) }));
 }

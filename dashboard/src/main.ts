@@ -24,19 +24,17 @@ await runService(service, logger, async () => {
 
   const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
   const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
-  const admin = kafka.admin();
-  await admin.connect();
 
   const flow = new OrderFlow();
   const events = new EventHub();
   const stock = new Poller<StockRow[]>(() => fetchStock(config.INVENTORY_URL), []);
   const fraud = new Poller<FraudFlag[]>(() => fetchFraudFlags(config.ENRICHMENT_URL), []);
-  const lag = new Poller<ServiceLag[]>(() => fetchLag(admin, config.TOPIC_PREFIX), []);
+  const lag = new Poller<ServiceLag[]>(() => fetchLag(kafka.admin(), config.TOPIC_PREFIX), []);
   const snapshot = (): Snapshot => ({ at: Date.now(), products: productSymbols, flow: flow.summary(), stock: stock.state, fraud: fraud.state, lag: lag.state });
 
   // Orders reach the page within ordersIntervalMs of a record, without a full snapshot per record.
   let ordersChanged = false;
-  const feed = new FlowFeed({ kafka, admin, serdes, flow, logger, prefix: config.TOPIC_PREFIX, onChange: () => (ordersChanged = true) });
+  const feed = new FlowFeed({ kafka, serdes, flow, logger, prefix: config.TOPIC_PREFIX, onChange: () => (ordersChanged = true) });
   const sendOrders = () => {
     if (!ordersChanged) return;
     ordersChanged = false;
@@ -73,6 +71,6 @@ await runService(service, logger, async () => {
     events.close();
     await http.close();
     await feed.stop();
-    await admin.disconnect();
+    await kafka.close();
   };
 });
