@@ -27,13 +27,12 @@ const options = new Command()
 async function main(): Promise<void> {
   const config = loadInfrastructureConfig();
   const logger = createLogger('setup', 'warn');
-  const admin = createKafka({ clientId: 'setup', brokers: config.KAFKA_BROKERS, logger }).admin();
-  await admin.connect();
+  const kafka = createKafka({ clientId: 'setup', brokers: config.KAFKA_BROKERS, logger });
   try {
-    const created = await ensureTopics(admin, systemTopics, { logger, prefix: config.TOPIC_PREFIX, replicationFactor: options.replicationFactor });
+    const created = await ensureTopics(kafka, systemTopics, { logger, prefix: config.TOPIC_PREFIX, replicationFactor: options.replicationFactor });
     console.log(`Topics on ${config.KAFKA_BROKERS.join(',')}: ${systemTopics.length} declared, ${created.length} created now${created.length > 0 ? ` (${created.join(', ')})` : ''}.`);
   } finally {
-    await admin.disconnect();
+    await kafka.close();
   }
   const subjects = await registerTopicSchemas(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
   console.log(`Schemas on ${config.SCHEMA_REGISTRY_URL}: ${Object.entries(subjects).map(([subject, id]) => `${subject}=${id}`).join(', ')}`);

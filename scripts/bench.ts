@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, status } from '@ecosystem/infra';
 import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
-import type { Admin } from 'kafkajs';
+import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
 import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';
@@ -105,11 +105,14 @@ async function runningServiceProcesses(): Promise<WatchedProcess[]> {
  * exactly-once producers (one per partition a transaction wrote to, so fewer per order at
  * higher rates).
  */
-async function offsetsPerOrder(admin: Admin, prefix: string, orders: number): Promise<Record<string, number>> {
+async function offsetsPerOrder(kafka: KafkaClients, prefix: string, orders: number): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix)).sort();
+  // The high watermarks: records and transaction markers alike take offsets.
+  const ends = await endOffsets(admin, await allPartitions(admin, topics), false);
   const perTopic: Record<string, number> = {};
-  for (const topic of (await admin.listTopics()).filter((name) => name.startsWith(prefix)).sort()) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const records = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+  for (const topic of topics) {
+    const records = [...(ends.get(topic)?.values() ?? [])].reduce((sum, high) => sum + high, 0);
     if (records > 0) perTopic[topic.slice(prefix.length)] = records / orders;
   }
   return perTopic;
@@ -167,9 +170,7 @@ async function main(): Promise<void> {
   };
   const started = new Date();
   const kafka = createKafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
+  cleanups.push(() => kafka.close());
   try {
     let system: TestSystem | undefined;
     let baseUrl = options.url;
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
     }
 
     // Only a copy of its own has topics that hold nothing but the benchmark's orders.
-    const perOrder = system && posted > 0 ? await offsetsPerOrder(admin, prefix, posted) : undefined;
+    const perOrder = system && posted > 0 ? await offsetsPerOrder(kafka, prefix, posted) : undefined;
     // The broker is measured alone: the copy of the pipeline is stopped first.
     await cleanUp(1);
 
@@ -230,15 +231,11 @@ async function main(): Promise<void> {
       const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
       const classpath = (await readFile(classpathFile, 'utf8').catch(() => '')).trim();
       if (!classpath) throw new Error(`${classpathFile} is missing: run \`npm run infra -- fetch\` first`);
-      // A fresh admin: the first one's metadata still names the deleted topics of the copy.
-      const perfAdmin = kafka.admin();
-      await perfAdmin.connect();
-      cleanups.push(() => perfAdmin.disconnect());
       broker = await measureBrokerCeiling({
         java: (await findJava(17, 'Kafka\'s perf tools')).executable,
         classpath,
         brokers: config.KAFKA_BROKERS.join(','),
-        admin: perfAdmin,
+        kafka,
         records: Number(options.brokerRecords),
         recordSize: Number(options.brokerRecordSize),
         partitions: 3,
@@ -295,5 +292,5 @@ async function main(): Promise<void> {
 }
 
 await main();
-// kafkajs and undici keep sockets alive for a while: nothing else is left to wait for.
+// undici keeps sockets alive for a while: nothing else is left to wait for.
 process.exit(interrupted.signal.aborted ? 130 : 0);

@@ -8,8 +8,7 @@
 import { Command } from 'commander';
 import { createSchemaRegistry, fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
 import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
-import { TopicRangeReader, type ReadRange } from '@ecosystem/streams';
-import type { KafkaMessage } from 'kafkajs';
+import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type ReadRange } from '@ecosystem/streams';
 
 const options = new Command()
   .name('npm run read-topics --')
@@ -61,24 +60,23 @@ async function decodeUnknown(bytes: Buffer | null): Promise<unknown> {
   return `0x${bytes.toString('hex')}`;
 }
 
-async function decode(topic: string, message: KafkaMessage): Promise<{ key: unknown; value: unknown }> {
+async function decode(topic: string, record: FetchedRecord): Promise<{ key: unknown; value: unknown }> {
   const topicSerde = known.get(topic);
   try {
     if (topicSerde) {
       return {
-        key: message.key === null ? null : topicSerde.key.deserialize(message.key),
-        value: message.value === null ? null : await topicSerde.value.deserialize(message.value),
+        key: record.key === null ? null : topicSerde.key.deserialize(record.key),
+        value: record.value === null ? null : await topicSerde.value.deserialize(record.value),
       };
     }
   } catch (error) {
-    return { key: await decodeUnknown(message.key), value: `undecodable: ${error instanceof Error ? error.message : String(error)}` };
+    return { key: await decodeUnknown(record.key), value: `undecodable: ${error instanceof Error ? error.message : String(error)}` };
   }
-  return { key: await decodeUnknown(message.key), value: await decodeUnknown(message.value) };
+  return { key: await decodeUnknown(record.key), value: await decodeUnknown(record.value) };
 }
 
 async function main(): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
   const existing = (await admin.listTopics()).filter((topic) => !topic.startsWith('__')).sort();
   const services = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator', 'order-enrichment', 'email-service', 'customers-source', 'orders-sink'];
   const ours = (topic: string) => known.has(topic) || services.some((service) => topic.startsWith(`${config.TOPIC_PREFIX}${service}-`) || topic === `${config.TOPIC_PREFIX}${service}.dlq`);
@@ -86,28 +84,23 @@ async function main(): Promise<void> {
   const missing = wanted.filter((topic) => !existing.includes(topic));
   if (missing.length > 0) console.error(`no such topics: ${missing.join(', ')}`);
   const topics = wanted.filter((topic) => existing.includes(topic));
-  const ranges: ReadRange[] = [];
-  for (const topic of topics) {
-    for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
-      ranges.push({ topic, partition, from: Math.max(Number(low), Number(high) - last), to: Number(high) });
-    }
-  }
-  await admin.disconnect();
+  // Committed records only, so each range ends at the last stable offset (an open transaction ends it early).
+  const partitions = await allPartitions(admin, topics);
+  const [lows, highs] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
+  const ranges: ReadRange[] = [...highs].flatMap(([topic, ends]) =>
+    [...ends].map(([partition, high]) => ({ topic, partition, from: Math.max(lows.get(topic)?.get(partition) ?? 0, high - last), to: high })),
+  );
 
   const rows: Row[] = [];
-  const reader = new TopicRangeReader({
-    kafka,
-    logger,
-    groupId: `read-topics-${process.pid}-${Date.now()}`,
-    ranges,
-    follow: false,
-    apply: async (topic, partition, messages) => {
-      for (const message of messages) rows.push({ topic, partition, offset: message.offset, timestamp: new Date(Number(message.timestamp)).toISOString(), ...(await decode(topic, message)) });
-    },
-  });
-  await reader.start();
-  await reader.caughtUp;
-  await reader.stop();
+  const reader = new TopicReader(kafka, logger, `read-topics-${process.pid}`);
+  try {
+    await reader.read(ranges, async ({ topic, partition }, records) => {
+      for (const record of records) rows.push({ topic, partition, offset: String(record.offset), timestamp: new Date(record.timestamp).toISOString(), ...(await decode(topic, record)) });
+    });
+  } finally {
+    await reader.close();
+    await kafka.close();
+  }
 
   // Per topic, the newest records over all partitions.
   const byTopic = new Map<string, Row[]>();

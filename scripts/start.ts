@@ -33,16 +33,14 @@ async function main(): Promise<void> {
   const startedServers = before.filter((server) => server.mode === 'local' && server.state !== 'healthy').map((server) => server.name);
 
   const kafka = createKafka({ clientId: 'start', brokers: config.KAFKA_BROKERS, logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  const created = await ensureTopics(admin, systemTopics, { logger, prefix: config.TOPIC_PREFIX });
-  await admin.disconnect();
+  const created = await ensureTopics(kafka, systemTopics, { logger, prefix: config.TOPIC_PREFIX });
   console.log(`Topics: ${systemTopics.length} declared, ${created.length} created now.`);
   const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
   const subjects = await registerTopicSchemas(registry, { prefix: config.TOPIC_PREFIX });
   console.log(`Schemas: ${Object.keys(subjects).length} subjects registered.`);
   console.log(`Infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   if (options.infraOnly) {
+    await kafka.close();
     console.log('Stop it with `npm run infra -- down`.');
     return;
   }
@@ -69,6 +67,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nstopping the services...');
     await summary.stop();
+    await kafka.close();
     await supervisor.stopAll();
     if (startedServers.length > 0 && !options.keepInfra) {
       console.log('stopping the infrastructure this run started...');

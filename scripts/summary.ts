@@ -1,5 +1,5 @@
 import { Topics, type TopicSerdes } from '@ecosystem/avro';
-import type { Kafka } from 'kafkajs';
+import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
 import { percentile } from './bench/stats.ts';
 
 interface Counters {
@@ -21,25 +21,23 @@ export class SystemSummary {
   private latencies: number[] = [];
   private external: { fraud?: number; emails?: number; documents?: number; ready: Record<string, boolean> } = { ready: {} };
   private timer: NodeJS.Timeout | undefined;
-  private consumer: ReturnType<Kafka['consumer']> | undefined;
+  private reader: TopicReader | undefined;
   readonly warnings: string[] = [];
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaClients,
     private readonly serdes: TopicSerdes,
     private readonly endpoints: { services: Array<{ name: string; port: number }>; elasticsearch: string; ordersIndex: string },
   ) {}
 
   async start(): Promise<void> {
     const orders = this.serdes[Topics.orders];
-    this.consumer = this.kafka.consumer({ groupId: `summary-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: orders.topic, fromBeginning: false });
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value || !message.key) return;
-        const order = await orders.value.deserialize(message.value).catch(() => undefined);
-        if (!order) return;
+    // From the end, by offset: the summary counts what happens from now on and needs no consumer group.
+    this.reader = await followTopics(this.kafka, [orders.topic], { from: 'end', name: `summary-${process.pid}` }, async (_topic, _partition, records) => {
+      for (const record of records) {
+        if (!record.value || !record.key) continue;
+        const order = await orders.value.deserialize(record.value).catch(() => undefined);
+        if (!order) continue;
         const now = Date.now();
         if (order.state === 'CREATED') {
           this.totals.created += 1;
@@ -52,7 +50,7 @@ export class SystemSummary {
             this.createdAt.delete(order.id);
           }
         }
-      },
+      }
     });
     const interactive = Boolean(process.stdout.isTTY);
     let ticks = 0;
@@ -110,6 +108,6 @@ export class SystemSummary {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.reader?.close().catch(() => undefined);
   }
 }

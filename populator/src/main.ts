@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
-import { createKafka, createLogger, createProducer, loadInfrastructureConfig } from '@ecosystem/platform';
+import { BatchingProducer, createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
 import { defaultMix, generateOrder, parseCustomers, parseProducts } from './orders.ts';
 
 const options = new Command()
@@ -33,13 +33,14 @@ const limit = options.count === undefined ? Number.POSITIVE_INFINITY : Number(op
 const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Date.now() + Number(options.duration) * 1_000;
 
 const kafka = createKafka({ clientId: 'populator', brokers: config.KAFKA_BROKERS, logger });
-const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+// Payments of orders in flight together go out in one send at a time, as the idempotent producer needs.
+const producer = new BatchingProducer(() => kafka.producer());
 await producer.connect();
 
 const stock = Number(options.stock);
 if (stock > 0) {
   const inventory = serdes[Topics.warehouseInventory];
-  await producer.send({ topic: inventory.topic, acks: -1, messages: mix.products.map((product) => ({ key: inventory.key.serialize(product), value: inventory.value.serialize(stock) })) });
+  await Promise.all(mix.products.map((product) => producer.send(inventory.topic, { key: inventory.key.serialize(product), value: inventory.value.serialize(stock) })));
   console.log(`stock: ${stock} units of ${mix.products.join(', ')}`);
 }
 
@@ -62,7 +63,7 @@ async function placeOrder(): Promise<void> {
     counts.created += 1;
     const payments = serdes[Topics.payments];
     const payment = { id: randomUUID(), orderId: id, ccy: 'EUR', amount: order.quantity * order.price };
-    await producer.send({ topic: payments.topic, messages: [{ key: payments.key.serialize(payment.id), value: await payments.value.serialize(payment) }] });
+    await producer.send(payments.topic, { key: payments.key.serialize(payment.id), value: await payments.value.serialize(payment) });
   } catch (error) {
     counts.errors += 1;
     if (counts.errors <= 3) console.error(`cannot post to ${options.url}: ${error instanceof Error ? error.message : String(error)}`);
@@ -96,6 +97,7 @@ if (options.fast !== undefined) {
 }
 if (progress) clearInterval(progress);
 await producer.disconnect();
+await kafka.close();
 const seconds = (Date.now() - started) / 1_000;
 console.log(`done: posted ${counts.posted} in ${seconds.toFixed(1)} s (${(counts.posted / Math.max(seconds, 0.001)).toFixed(1)}/s), created ${counts.created}, rejected ${counts.rejected}, errors ${counts.errors}`);
 process.exit(counts.errors > 0 && counts.created === 0 ? 1 : 0);

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Admin } from 'kafkajs';
+import { createTopics, type KafkaClients } from '@ecosystem/streams';
 
 const run = promisify(execFile);
 
@@ -58,7 +58,7 @@ export interface BrokerCeilingOptions {
   java: string;
   classpath: string;
   brokers: string;
-  admin: Admin;
+  kafka: KafkaClients;
   records: number;
   recordSize: number;
   partitions: number;
@@ -80,7 +80,8 @@ export async function measureBrokerCeiling(options: BrokerCeilingOptions): Promi
     const { stdout, stderr } = await run(options.java, ['-Xmx512m', '-cp', options.classpath, mainClass, ...args], { signal: options.signal, maxBuffer: 16 * 2 ** 20 });
     return `${stdout}\n${stderr}`;
   };
-  await options.admin.createTopics({ topics: [{ topic, numPartitions: options.partitions, replicationFactor: 1 }], waitForLeaders: true });
+  const admin = options.kafka.admin();
+  await createTopics(admin, [{ name: topic, partitions: options.partitions, compacted: false, replicationFactor: 1 }]);
   try {
     const producer = parseProducerPerf(
       await tool('org.apache.kafka.tools.ProducerPerformance', [
@@ -93,6 +94,6 @@ export async function measureBrokerCeiling(options: BrokerCeilingOptions): Promi
     );
     return { records: options.records, recordSize: options.recordSize, partitions: options.partitions, producer, consumer };
   } finally {
-    await options.admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   }
 }

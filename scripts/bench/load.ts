@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Topics, productSymbols, type TopicSerdes } from '@ecosystem/avro';
-import type { Consumer, Kafka } from 'kafkajs';
+import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
 import { summarize, type LatencySummary } from './stats.ts';
 
 /** What happened to one posted order, in performance.now() milliseconds of this process. */
@@ -17,44 +17,33 @@ interface OrderTiming {
 }
 
 /**
- * A consumer of orders.v1 (read_committed, so it sees what the services committed): it stamps
- * the moment the final record of a tracked order arrives. One fetch stream serves every order,
- * where a /validated long-poll per order would double the requests the orders service answers.
+ * A reader of orders.v1 (committed records only, so it sees what the services committed): it
+ * stamps the moment the final record of a tracked order arrives. One fetch stream serves every
+ * order, where a /validated long-poll per order would double the requests the orders service answers.
  */
 export class FinalStateWatcher {
   readonly tracked = new Map<string, OrderTiming>();
+  private reader: TopicReader | undefined;
 
-  private constructor(private readonly consumer: Consumer) {}
-
-  static async start(kafka: Kafka, serdes: TopicSerdes[typeof Topics.orders]): Promise<FinalStateWatcher> {
-    const consumer = kafka.consumer({ groupId: `bench-final-states-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    const watcher = new FinalStateWatcher(consumer);
-    await consumer.connect();
-    // From the end: the tracked orders are all posted after the first fetch has placed the consumer.
-    await consumer.subscribe({ topic: serdes.topic, fromBeginning: false });
-    const fetched = new Promise<void>((resolve) => {
-      const remove = consumer.on(consumer.events.FETCH, () => {
-        remove();
-        resolve();
-      });
-    });
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const timing = message.key ? watcher.tracked.get(message.key.toString()) : undefined;
-        if (!timing || timing.finalAt !== undefined || !message.value) return;
-        const arrivedAt = performance.now();
-        const { state } = await serdes.value.deserialize(message.value);
-        if (state === 'CREATED') return;
+  static async start(kafka: KafkaClients, serdes: TopicSerdes[typeof Topics.orders]): Promise<FinalStateWatcher> {
+    const watcher = new FinalStateWatcher();
+    // From the end: the tracked orders are all posted once the end positions are taken.
+    watcher.reader = await followTopics(kafka, [serdes.topic], { from: 'end', name: `bench-final-states-${randomUUID()}` }, async (_topic, _partition, records) => {
+      const arrivedAt = performance.now();
+      for (const record of records) {
+        const timing = record.key ? watcher.tracked.get(record.key.toString()) : undefined;
+        if (!timing || timing.finalAt !== undefined || !record.value) continue;
+        const { state } = await serdes.value.deserialize(record.value);
+        if (state === 'CREATED') continue;
         timing.finalAt = arrivedAt;
         timing.state = state;
-      },
+      }
     });
-    await fetched;
     return watcher;
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.reader?.close();
   }
 }
 
