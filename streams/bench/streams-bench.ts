@@ -9,8 +9,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Message, type Producer } from 'kafkajs';
-import { KafkaStreams, StreamsBuilder, stringSerde, type ProcessingGuarantee, type RuntimeLogger, type Topology } from '../src/index.ts';
+import {
+  createTopics,
+  encodeHeaders,
+  followTopics,
+  KafkaClients,
+  KafkaStreams,
+  StreamsBuilder,
+  stringSerde,
+  type BytesProducer,
+  type ProcessingGuarantee,
+  type RuntimeLogger,
+  type Topology,
+  type TopicReader,
+} from '../src/index.ts';
 
 interface Options {
   records: number;
@@ -58,8 +70,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (text: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
 const mebibytes = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-/** Prints the runtime's warnings and errors (and, verbose, its info), counting the warnings. */
-function benchLogger(verbose: boolean, counter: { warnings: number }): RuntimeLogger {
+/** Prints the runtime's warnings and errors (and, verbose, its info), counting the warnings and keeping the last error. */
+function benchLogger(verbose: boolean, counter: { warnings: number; lastError?: string }): RuntimeLogger {
   const print = (level: string) => (fields: object, message: string) => progress(`  runtime ${level}: ${message} ${JSON.stringify(fields)}`);
   const quiet = () => undefined;
   return {
@@ -71,6 +83,7 @@ function benchLogger(verbose: boolean, counter: { warnings: number }): RuntimeLo
     },
     error: (fields, message) => {
       counter.warnings += 1;
+      counter.lastError = `${message} ${JSON.stringify(fields)}`;
       print('error')(fields, message);
     },
   };
@@ -84,22 +97,24 @@ function buildTopology(kind: Scenario['kind'], input: string, output: string): T
   return builder.build();
 }
 
+type BenchMessage = { topic: string; key: Buffer; value: Buffer; headers: Map<Buffer, Buffer> };
+
 /** Record `seq` carries its sequence number and its send time (epoch ms) in headers. */
-function benchMessages(firstSeq: number, count: number, keys: number): Message[] {
+function benchMessages(topic: string, firstSeq: number, count: number, keys: number): BenchMessage[] {
   const sentAt = String(Date.now());
   return Array.from({ length: count }, (_, index) => {
     const seq = firstSeq + index;
-    return { key: `key-${seq % keys}`, value: `value-${seq}`, headers: { seq: String(seq), 'sent-at': sentAt } };
+    return { topic, key: Buffer.from(`key-${seq % keys}`), value: Buffer.from(`value-${seq}`), headers: encodeHeaders({ seq: String(seq), 'sent-at': sentAt }) };
   });
 }
 
 /**
- * Reads the output topic read-committed and records, per input sequence number, the first
- * arrival. Records below `burst` belong to the throughput run, the rest to the latency run.
+ * Reads the output topic (committed records, by offset) and records, per input sequence number,
+ * the first arrival. Records below `burst` belong to the throughput run, the rest to the latency run.
  */
 class OutputReader {
   private readonly seen: Uint8Array;
-  private readonly consumer: Consumer;
+  private reader: TopicReader | undefined;
   burstSeen = 0;
   firstBurstArrival = 0;
   lastBurstArrival = 0;
@@ -108,28 +123,21 @@ class OutputReader {
   readonly latencies: number[] = [];
 
   constructor(
-    kafka: Kafka,
+    private readonly clients: KafkaClients,
     private readonly topic: string,
-    groupId: string,
+    private readonly name: string,
     private readonly burst: number,
     total: number,
   ) {
     this.seen = new Uint8Array(total);
-    this.consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 20, maxBytes: 32 * 2 ** 20 });
   }
 
-  /** Resolves once the reader has joined its group, so no output arrives unobserved. */
+  /** Resolves once the reader reads the topic from its beginning, so no output arrives unobserved. */
   async start(): Promise<void> {
-    const joined = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      eachBatch: async ({ batch }) => {
-        const arrivedAt = Date.now();
-        for (const message of batch.messages) this.record(Number(message.headers?.seq?.toString()), Number(message.headers?.['sent-at']?.toString()), arrivedAt);
-      },
+    this.reader = await followTopics(this.clients, [this.topic], { from: 'beginning', name: this.name }, (_topic, _partition, records) => {
+      const arrivedAt = Date.now();
+      for (const record of records) this.record(Number(record.headers.seq?.toString()), Number(record.headers['sent-at']?.toString()), arrivedAt);
     });
-    await joined;
   }
 
   private record(seq: number, sentAt: number, arrivedAt: number): void {
@@ -152,45 +160,63 @@ class OutputReader {
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.reader?.close();
   }
 }
+
+/** Records per send: a send over ~1 MB to one partition fails with MESSAGE_TOO_LARGE. */
+const maxRecordsPerSend = 1_000;
 
 /** Sends records [firstSeq, firstSeq + count) as fast as the broker takes them, `batchSize` per send. */
-async function produceBurst(producer: Producer, topic: string, firstSeq: number, count: number, options: Options): Promise<void> {
-  for (let sent = 0; sent < count; sent += options.batchSize) {
+async function produceBurst(producer: BytesProducer, topic: string, firstSeq: number, count: number, options: Options): Promise<void> {
+  const perSend = Math.min(options.batchSize, maxRecordsPerSend);
+  for (let sent = 0; sent < count; sent += perSend) {
     interrupted.signal.throwIfAborted();
-    await producer.send({ topic, acks: -1, messages: benchMessages(firstSeq + sent, Math.min(options.batchSize, count - sent), options.keys) });
+    await producer.send({ messages: benchMessages(topic, firstSeq + sent, Math.min(perSend, count - sent), options.keys) });
   }
 }
 
-/** Open loop: every few ms sends what is due at `rate`, without waiting for earlier sends. */
-async function produceAtRate(producer: Producer, topic: string, firstSeq: number, options: Options): Promise<void> {
+/**
+ * Open loop: every few ms queues what is due at `rate`, whether or not earlier records were
+ * acknowledged. The idempotent producer takes one send at a time, so what is queued while a send
+ * is in flight goes out in the next one; a record's latency counts from when it was due.
+ */
+async function produceAtRate(producer: BytesProducer, topic: string, firstSeq: number, options: Options): Promise<void> {
   const total = Math.round(options.rate * options.seconds);
   const started = performance.now();
-  const sends: Array<Promise<unknown>> = [];
+  let queue: BenchMessage[] = [];
+  let sending: Promise<void> | undefined;
   let failure: unknown;
+  const drain = async () => {
+    while (queue.length > 0 && failure === undefined) {
+      const messages = queue.splice(0, maxRecordsPerSend);
+      await producer.send({ messages }).catch((error: unknown) => (failure ??= error));
+    }
+    sending = undefined;
+  };
   for (let sent = 0; sent < total; ) {
     interrupted.signal.throwIfAborted();
+    if (failure) throw failure;
     const due = Math.min(total, Math.floor(((performance.now() - started) * options.rate) / 1000)) - sent;
     if (due > 0) {
-      sends.push(producer.send({ topic, acks: -1, messages: benchMessages(firstSeq + sent, due, options.keys) }).catch((error: unknown) => (failure ??= error)));
+      queue = queue.concat(benchMessages(topic, firstSeq + sent, due, options.keys));
+      sending ??= drain();
       sent += due;
     }
     await sleep(5);
   }
-  await Promise.all(sends);
+  while (sending) await sending;
   if (failure) throw failure;
 }
 
 /** Waits until `count()` reaches `target`; fails when the app errs or nothing moves for `stallSeconds`. */
-async function waitFor(what: string, count: () => number, target: number, app: KafkaStreams, stallSeconds: number): Promise<void> {
+async function waitFor(what: string, count: () => number, target: number, app: KafkaStreams, counters: { lastError?: string }, stallSeconds: number): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
   let lastReport = Date.now();
   while (count() < target) {
     interrupted.signal.throwIfAborted();
-    if (app.state === 'error') throw new Error(`the app failed while waiting for ${what}: ${String(app.error)}`);
+    if (app.state === 'error') throw new Error(`the app failed while waiting for ${what}${counters.lastError ? `: ${counters.lastError}` : ''}`);
     if (count() !== last) [last, lastChange] = [count(), Date.now()];
     if (Date.now() - lastChange > stallSeconds * 1000) throw new Error(`no progress for ${stallSeconds} s waiting for ${what}: ${count()} of ${target}`);
     if (Date.now() - lastReport >= 3_000) {
@@ -206,43 +232,44 @@ function percentile(sorted: number[], fraction: number): number {
 }
 
 /** Deletes every topic and consumer group whose name starts with the scenario's application id. */
-async function cleanUp(admin: Admin, prefix: string): Promise<void> {
+async function cleanUp(clients: KafkaClients, prefix: string): Promise<void> {
+  const admin = clients.admin();
   const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
   if (topics.length > 0) await admin.deleteTopics({ topics });
-  const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((group) => group.startsWith(prefix));
-  if (groups.length > 0) await admin.deleteGroups(groups);
+  const groups = [...(await admin.listGroups()).keys()].filter((group) => group.startsWith(prefix));
+  if (groups.length > 0) await admin.deleteGroups({ groups });
   progress(`  deleted topics ${topics.join(', ')} and groups ${groups.join(', ')}`);
 }
 
-async function runScenario(scenario: Scenario, kafka: Kafka, admin: Admin, options: Options): Promise<Result> {
+async function runScenario(scenario: Scenario, clients: KafkaClients, options: Options): Promise<Result> {
   const applicationId = `bench-${scenario.kind}-${scenario.guarantee === 'exactly-once' ? 'eos' : 'alos'}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
   const [input, output] = [`${applicationId}-input`, `${applicationId}-output`];
   const latencyRecords = Math.round(options.rate * options.seconds);
   const stateDirectory = await mkdtemp(path.join(os.tmpdir(), 'streams-bench-'));
-  const counters = { warnings: 0, rebalances: 0 };
+  const counters: { warnings: number; rebalances: number; lastError?: string } = { warnings: 0, rebalances: 0 };
   const logger = benchLogger(options.verbose ?? false, counters);
-  const app = new KafkaStreams({ applicationId, topology: buildTopology(scenario.kind, input, output), kafka, stateDirectory, guarantee: scenario.guarantee, commitIntervalMs: options.commitIntervalMs, logger });
+  const app = new KafkaStreams({ applicationId, topology: buildTopology(scenario.kind, input, output), clients, stateDirectory, guarantee: scenario.guarantee, commitIntervalMs: options.commitIntervalMs, logger });
   app.onStateChange((state, previous) => {
     if (previous === 'running' && state === 'rebalancing') counters.rebalances += 1;
   });
-  const reader = new OutputReader(kafka, output, `${applicationId}-reader`, options.records, options.records + latencyRecords);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const reader = new OutputReader(clients, output, `${applicationId}-reader`, options.records, options.records + latencyRecords);
+  const producer = clients.producer();
   try {
     progress(`${scenario.name}: creating ${input} and ${output}, starting ${applicationId}`);
-    await admin.createTopics({ waitForLeaders: true, topics: [input, output].map((topic) => ({ topic, numPartitions: 3 })) });
+    await createTopics(clients.admin(), [input, output].map((name) => ({ name, partitions: 3, compacted: false })));
     await app.start();
-    await waitFor('the app to be ready', () => Number(app.isReady), 1, app, 60);
-    await Promise.all([reader.start(), producer.connect()]);
+    await waitFor('the app to be ready', () => Number(app.isReady), 1, app, counters, 60);
+    await reader.start();
 
     progress(`${scenario.name}: throughput run, producing ${options.records} records`);
     const produceStarted = Date.now();
     await produceBurst(producer, input, 0, options.records, options);
     const produceMs = Date.now() - produceStarted;
-    await waitFor('throughput outputs', () => reader.burstSeen, options.records, app, options.stallSeconds);
+    await waitFor('throughput outputs', () => reader.burstSeen, options.records, app, counters, options.stallSeconds);
 
     progress(`${scenario.name}: latency run, ${options.rate} records/s for ${options.seconds} s`);
     await produceAtRate(producer, input, options.records, options);
-    await waitFor('latency outputs', () => reader.latencies.length, latencyRecords, app, options.stallSeconds);
+    await waitFor('latency outputs', () => reader.latencies.length, latencyRecords, app, counters, options.stallSeconds);
 
     const memory = process.memoryUsage();
     const sorted = [...reader.latencies].sort((a, b) => a - b);
@@ -261,10 +288,10 @@ async function runScenario(scenario: Scenario, kafka: Kafka, admin: Admin, optio
     };
   } finally {
     progress(`${scenario.name}: closing and cleaning up`);
-    await producer.disconnect().catch(() => undefined);
+    await producer.close().catch(() => undefined);
     await reader.stop().catch(() => undefined);
     await app.close();
-    await cleanUp(admin, applicationId).catch((error: unknown) => progress(`  clean-up failed: ${String(error)}`));
+    await cleanUp(clients, applicationId).catch((error: unknown) => progress(`  clean-up failed: ${String(error)}`));
     await rm(stateDirectory, { recursive: true, force: true });
   }
 }
@@ -302,15 +329,13 @@ async function main(): Promise<void> {
   const selected = scenarios.filter((scenario) => !options.only || options.only.includes(scenario.name));
   process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
 
-  const kafka = new Kafka({ clientId: 'streams-bench', brokers: options.brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
-  const admin = kafka.admin();
-  await admin.connect();
+  const clients = new KafkaClients({ clientId: 'streams-bench', brokers: options.brokers.split(',') });
   const results: Result[] = [];
   const failures: Array<{ scenario: string; error: string }> = [];
   try {
     for (const scenario of selected) {
       try {
-        results.push(await runScenario(scenario, kafka, admin, options));
+        results.push(await runScenario(scenario, clients, options));
       } catch (error) {
         failures.push({ scenario: scenario.name, error: error instanceof Error ? error.message : String(error) });
         progress(`${scenario.name} FAILED: ${String(error)}`);
@@ -318,7 +343,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await admin.disconnect();
+    await clients.close();
   }
   printTable(results);
   console.log(JSON.stringify({ benchmark: 'streams', options, results, failures, node: process.version, cpus: os.availableParallelism() }));
