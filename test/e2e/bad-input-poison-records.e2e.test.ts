@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { customerLevels, customerLevelTopic, Topics, type Customer, type CustomerLevel, type Order, type OrderEnriched, type TopicName } from '@ecosystem/avro';
-import { Partitioners, type Producer } from 'kafkajs';
+import { committedOffsets, type BytesProducer } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from './support/prng.ts';
 import { TopicRecords, type TopicRecord } from './support/topic-records.ts';
@@ -28,7 +28,7 @@ const readers: Partial<Record<TopicName, ServiceName[]>> = {
 };
 
 let system: TestSystem;
-let producer: Producer;
+let producer: BytesProducer;
 let outbox: string;
 let deadLetters: TopicRecords;
 const dlqTopic = (service: ServiceName) => `${system.prefix}${service}.dlq`;
@@ -56,23 +56,20 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 /** Waits until `service`'s consumer group has committed past each given offset (so it processed those records). */
 async function waitUntilProcessed(name: ServiceName, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<void> {
-  const admin = system.kafka.admin();
-  await admin.connect();
-  try {
-    await waitFor(`${name} to process ${topic} up to ${JSON.stringify(offsets)}`, async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: `${system.prefix}${name}`, topics: [topic] });
-      const at = (partition: number) => Number(committed?.partitions.find((entry) => entry.partition === partition)?.offset ?? -1);
-      return offsets.every(({ partition, offset }) => at(partition) > offset) ? true : undefined;
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  const partitions = new Map([[topic, [...new Set(offsets.map(({ partition }) => partition))]]]);
+  await waitFor(`${name} to process ${topic} up to ${JSON.stringify(offsets)}`, async () => {
+    const committed = (await committedOffsets(system.kafka.admin(), `${system.prefix}${name}`, partitions)).get(topic);
+    const at = (partition: number) => committed?.get(partition) ?? -1;
+    return offsets.every(({ partition, offset }) => at(partition) > offset) ? true : undefined;
+  });
 }
 
 /** Writes one record, partitioned by its key as the Java client would (so table rows land with their key's task). */
 async function produce(topic: string, key: Buffer, value: Buffer | null): Promise<{ partition: number; offset: number }> {
-  const [metadata] = await producer.send({ topic, acks: -1, messages: [{ key, value }] });
-  return { partition: metadata!.partition, offset: Number(metadata!.baseOffset) };
+  // A null value is sent as one (a tombstone): the record leaves it out.
+  const { offsets } = await producer.send({ messages: [{ topic, key, ...(value !== null ? { value } : {}) }] });
+  const [written] = offsets ?? [];
+  return { partition: written!.partition, offset: Number(written!.offset) };
 }
 
 async function putCustomer(customer: Customer): Promise<{ partition: number; offset: number }> {
@@ -99,8 +96,7 @@ async function postOrders(count: number, tag: string): Promise<string[]> {
 beforeAll(async () => {
   outbox = await mkdtemp(path.join(os.tmpdir(), 'e2e-poison-outbox-'));
   system = await TestSystem.start({ services, environment: { SMTP_URL: '', OUTBOX_DIR: outbox } });
-  producer = system.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-  await producer.connect();
+  producer = system.kafka.producer();
   deadLetters = await TopicRecords.start(system.kafka, services.map(dlqTopic), `${system.prefix}dlq-reader`);
   await system.putStock({ JUMPERS: 1_000_000, UNDERPANTS: 1_000_000, STOCKINGS: 5 });
   // Both services joining orders with customers must know them before the orders come.
@@ -113,7 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await deadLetters?.stop().catch(() => undefined);
-  await producer?.disconnect().catch(() => undefined);
+  await producer?.close().catch(() => undefined);
   await system?.stop();
   if (outbox) await rm(outbox, { recursive: true, force: true });
 }, 60_000);

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Topics, type Customer, type Order } from '@ecosystem/avro';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { BytesProducer } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';
@@ -10,17 +10,16 @@ import { TestSystem } from './system.ts';
 /** Without SMTP_URL the email service writes each email to a file a person can open. */
 let outbox: string;
 let system: TestSystem;
-let producer: Producer;
+let producer: BytesProducer;
 
 beforeAll(async () => {
   outbox = await mkdtemp(path.join(os.tmpdir(), 'e2e-outbox-'));
   system = await TestSystem.start({ services: ['email-service'], environment: { SMTP_URL: '', OUTBOX_DIR: outbox, LOG_LEVEL: 'info' } });
-  producer = system.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-  await producer.connect();
+  producer = system.kafka.producer();
 }, 180_000);
 
 afterAll(async () => {
-  await producer?.disconnect();
+  await producer?.close();
   await system?.stop();
   if (outbox) await rm(outbox, { recursive: true, force: true });
 }, 60_000);
@@ -41,17 +40,17 @@ describe('email-service without SMTP', () => {
   it('writes the email of an order outcome to the outbox directory and logs it', async () => {
     const customer: Customer = { id: 8, firstName: 'Alan', lastName: 'Turing', email: 'alan@example.com', address: 'Bletchley Park', level: 'silver' };
     const customers = system.serdes[Topics.customers];
-    await producer.send({ topic: customers.topic, acks: -1, messages: [{ key: customers.key.serialize(customer.id), value: await customers.value.serialize(customer) }] });
+    await producer.send({ messages: [{ topic: customers.topic, key: customers.key.serialize(customer.id), value: await customers.value.serialize(customer) }] });
     await waitFor('the customer in the email service', async () => ((await fetch(`http://127.0.0.1:${service().port}/v1/customers/${customer.id}`)).ok ? true : undefined));
 
     const orderId = `outbox-${Date.now().toString(36)}`;
     const orders = system.serdes[Topics.orders];
     const payments = system.serdes[Topics.payments];
     const order = (state: Order['state']): Order => ({ id: orderId, customerId: customer.id, state, product: 'UNDERPANTS', quantity: 5, price: 3 });
-    await producer.send({ topic: orders.topic, acks: -1, messages: [{ key: orders.key.serialize(orderId), value: await orders.value.serialize(order('CREATED')) }] });
+    await producer.send({ messages: [{ topic: orders.topic, key: orders.key.serialize(orderId), value: await orders.value.serialize(order('CREATED')) }] });
     const payment = { id: `pay-${orderId}`, orderId, ccy: 'EUR', amount: 15 };
-    await producer.send({ topic: payments.topic, acks: -1, messages: [{ key: payments.key.serialize(payment.id), value: await payments.value.serialize(payment) }] });
-    await producer.send({ topic: orders.topic, acks: -1, messages: [{ key: orders.key.serialize(orderId), value: await orders.value.serialize(order('VALIDATED')) }] });
+    await producer.send({ messages: [{ topic: payments.topic, key: payments.key.serialize(payment.id), value: await payments.value.serialize(payment) }] });
+    await producer.send({ messages: [{ topic: orders.topic, key: orders.key.serialize(orderId), value: await orders.value.serialize(order('VALIDATED')) }] });
 
     const file = `order-${orderId}.eml`;
     await waitFor(`${file} in the outbox`, async () => ((await readdir(outbox)).includes(file) ? true : undefined));

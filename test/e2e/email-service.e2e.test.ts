@@ -1,6 +1,6 @@
 import { Topics, type Customer, type Order, type OrderEnriched, type Payment } from '@ecosystem/avro';
 import { partitionForKey } from '@ecosystem/streams';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { BytesProducer } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type ReceivedEmail, type SmtpSink } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';
@@ -12,17 +12,16 @@ import { TestSystem } from './system.ts';
 const credentials = { user: 'mailer', pass: 'e2e-secret' };
 let smtp: SmtpSink;
 let system: TestSystem;
-let producer: Producer;
+let producer: BytesProducer;
 
 beforeAll(async () => {
   smtp = await startSmtpSink({ credentials });
   system = await TestSystem.start({ services: ['email-service'], environment: { SMTP_URL: smtp.url, MAIL_FROM: 'Shop <orders@shop.e2e>' } });
-  producer = system.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-  await producer.connect();
+  producer = system.kafka.producer();
 }, 180_000);
 
 afterAll(async () => {
-  await producer?.disconnect();
+  await producer?.close();
   await system?.stop();
   await smtp?.close();
 }, 60_000);
@@ -31,7 +30,7 @@ const liveService = () => system.processes.find((process) => process.service ===
 const emailService = () => `http://127.0.0.1:${liveService().port}`;
 
 async function produce<K, V>(serdes: { topic: string; key: { serialize(key: K): Buffer }; value: { serialize(value: V): Buffer | Promise<Buffer> } }, key: K, value: V): Promise<void> {
-  await producer.send({ topic: serdes.topic, acks: -1, messages: [{ key: serdes.key.serialize(key), value: await serdes.value.serialize(value) }] });
+  await producer.send({ messages: [{ topic: serdes.topic, key: serdes.key.serialize(key), value: await serdes.value.serialize(value) }] });
 }
 
 const putOrder = (order: Order) => produce(system.serdes[Topics.orders], order.id, order);
@@ -148,14 +147,12 @@ describe('email-service with an SMTP server', () => {
     const ids = Array.from({ length: 30 }, (_, index) => `burst-${index}-${Math.random().toString(36).slice(2, 8)}`);
     const orders = system.serdes[Topics.orders];
     const payments = system.serdes[Topics.payments];
-    const messages = async (state: Order['state']) => Promise.all(ids.map(async (id) => ({ key: orders.key.serialize(id), value: await orders.value.serialize(order(id, state)) })));
-    await producer.send({ topic: orders.topic, acks: -1, messages: await messages('CREATED') });
+    const messages = async (state: Order['state']) => Promise.all(ids.map(async (id) => ({ topic: orders.topic, key: orders.key.serialize(id), value: await orders.value.serialize(order(id, state)) })));
+    await producer.send({ messages: await messages('CREATED') });
     await producer.send({
-      topic: payments.topic,
-      acks: -1,
-      messages: await Promise.all(ids.map(async (id) => ({ key: payments.key.serialize(`pay-${id}`), value: await payments.value.serialize(payment(`pay-${id}`, id)) }))),
+      messages: await Promise.all(ids.map(async (id) => ({ topic: payments.topic, key: payments.key.serialize(`pay-${id}`), value: await payments.value.serialize(payment(`pay-${id}`, id)) }))),
     });
-    await producer.send({ topic: orders.topic, acks: -1, messages: await messages('VALIDATED') });
+    await producer.send({ messages: await messages('VALIDATED') });
 
     const wanted = new Set(ids);
     await smtp.waitFor((email) => wanted.has(email.headers.get('x-order-id') ?? ''));

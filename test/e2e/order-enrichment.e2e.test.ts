@@ -1,5 +1,5 @@
 import { Topics, type Customer, type Order, type OrderEnriched } from '@ecosystem/avro';
-import { Partitioners } from 'kafkajs';
+import { allPartitions, committedOffsets, endOffsets } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSystem } from './system.ts';
 
@@ -37,12 +37,11 @@ const url = (instance = 0) => {
 const groupId = () => `${system.prefix}order-enrichment`;
 
 async function produce(topic: string, messages: Array<{ key: Buffer; value: Buffer; timestamp?: number }>): Promise<void> {
-  const producer = system.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const producer = system.kafka.producer();
   try {
-    await producer.send({ topic, acks: -1, messages: messages.map(({ key, value, timestamp }) => ({ key, value, ...(timestamp !== undefined ? { timestamp: String(timestamp) } : {}) })) });
+    await producer.send({ messages: messages.map(({ key, value, timestamp }) => ({ topic, key, value, ...(timestamp !== undefined ? { timestamp: BigInt(timestamp) } : {}) })) });
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 
@@ -59,22 +58,15 @@ async function putOrders(orders: Array<[Order, number]>): Promise<void> {
 /** Waits until the service's consumer group has committed every record of `topic` (it commits once processed). */
 async function waitUntilConsumed(topic: string, timeoutMs = 60_000): Promise<void> {
   const admin = system.kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const [committed] = await admin.fetchOffsets({ groupId: groupId(), topics: [topic] });
-      const behind = ends.filter(({ partition, offset }) => {
-        const position = Number(committed?.partitions.find((candidate) => candidate.partition === partition)?.offset ?? '-1');
-        return Math.max(position, 0) < Number(offset);
-      });
-      if (behind.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`the service did not consume ${topic} within ${timeoutMs} ms (partitions behind: ${behind.map(({ partition }) => partition).join(', ')})`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    await admin.disconnect();
+  const partitions = await allPartitions(admin, [topic]);
+  const ends = [...((await endOffsets(admin, partitions, false)).get(topic) ?? [])];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const committed = (await committedOffsets(admin, groupId(), partitions)).get(topic);
+    const behind = ends.filter(([partition, offset]) => Math.max(committed?.get(partition) ?? -1, 0) < offset);
+    if (behind.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`the service did not consume ${topic} within ${timeoutMs} ms (partitions behind: ${behind.map(([partition]) => partition).join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,5 +1,5 @@
 import type { KafkaCluster } from '@ecosystem/infra';
-import { ConfigResourceTypes } from 'kafkajs';
+import { ConfigResourceTypes } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSystem } from '../e2e/system.ts';
 import { outcome, startPipelineOnPrivateCluster, timeUntilValidated, type OrderLoad, type PipelineOnPrivateCluster } from './order-load.ts';
@@ -31,31 +31,24 @@ const step = (started: number, what: string) => console.log(`${((Date.now() - st
 describe('a three-broker cluster', () => {
   it('gives every topic of the system, its internal topics and the transaction and offset logs 3 replicas and min.insync.replicas 2', async () => {
     const admin = system.kafka.admin();
-    await admin.connect();
-    try {
-      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(system.prefix) || topic === '__consumer_offsets' || topic === '__transaction_state');
-      // The system's topics, the services' changelog, repartition and dead-letter topics, and Kafka's own.
-      expect(topics.filter((topic) => topic.startsWith(system.prefix)).length).toBeGreaterThan(15);
-      expect(topics).toContain('__transaction_state');
-      const metadata = await admin.fetchTopicMetadata({ topics });
-      const replicas = metadata.topics.flatMap(({ name, partitions }) => partitions.map((partition) => [name, partition.replicas.length] as const));
-      expect(replicas.filter(([, count]) => count !== 3)).toEqual([]);
-      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })) });
-      const minInSync = configs.resources.map(({ resourceName, configEntries }) => [resourceName, configEntries[0]?.configValue] as const);
-      expect(minInSync.filter(([, value]) => value !== '2')).toEqual([]);
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = (await admin.listTopics({ includeInternals: true })).filter((topic) => topic.startsWith(system.prefix) || topic === '__consumer_offsets' || topic === '__transaction_state');
+    // The system's topics, the services' changelog, repartition and dead-letter topics, and Kafka's own.
+    expect(topics.filter((topic) => topic.startsWith(system.prefix)).length).toBeGreaterThan(15);
+    expect(topics).toContain('__transaction_state');
+    const metadata = await admin.metadata({ topics, forceUpdate: true });
+    const replicas = [...metadata.topics].flatMap(([name, { partitions }]) => partitions.map((partition) => [name, partition.replicas.length] as const));
+    expect(replicas.filter(([, count]) => count !== 3)).toEqual([]);
+    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: ['min.insync.replicas'] })) });
+    const minInSync = configs.map(({ resourceName, configs: entries }) => [resourceName, entries[0]?.value] as const);
+    expect(minInSync.filter(([, value]) => value !== '2')).toEqual([]);
   });
 
   it('loses nothing when the leader of an orders partition is killed (kill -9) under load and comes back', async () => {
     const started = Date.now();
     load.start(20);
     await pause(3_000);
-    const admin = system.kafka.admin();
-    await admin.connect();
-    const orders = await admin.fetchTopicMetadata({ topics: [`${system.prefix}orders.v1`] }).finally(() => admin.disconnect());
-    const victim = orders.topics[0]!.partitions.find((partition) => partition.partitionId === 0)!.leader;
+    const orders = await system.kafka.admin().metadata({ topics: [`${system.prefix}orders.v1`], forceUpdate: true });
+    const victim = orders.topics.get(`${system.prefix}orders.v1`)!.partitions[0]!.leader;
     await cluster.killBroker(victim);
     const killed = Date.now();
     step(started, `killed broker ${victim}, ${load.accepted.length} orders accepted so far`);
