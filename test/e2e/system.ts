@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,10 +93,14 @@ export class TestSystem {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
+    // E2E_LOG_DIR keeps every service's whole output, for diagnosing a failure after the fact.
+    const logFile = process.env.E2E_LOG_DIR ? createWriteStream(path.join(process.env.E2E_LOG_DIR, `${this.prefix}${service}-${instance}.log`), { flags: 'a' }) : undefined;
     const keep = (chunk: Buffer) => {
       output.push(chunk.toString());
       if (output.length > 200) output.shift();
+      logFile?.write(chunk);
     };
+    child.once('exit', () => logFile?.end());
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const started: ServiceProcess = { service, instance, port, child, output };

@@ -55,9 +55,11 @@ export class GroupMembership {
     return { groupId: this.options.groupId, generationId, memberId, coordinatorId };
   }
 
+  private joinOptions: Parameters<BytesConsumer['joinGroup']>[0] | undefined;
+
   async join(): Promise<void> {
     const { memberInfo } = this.options;
-    await this.consumer.joinGroup({
+    this.joinOptions = {
       sessionTimeout: this.options.sessionTimeoutMs,
       rebalanceTimeout: Math.max(this.options.sessionTimeoutMs, 30_000),
       heartbeatInterval: Math.min(1_000, Math.floor(this.options.sessionTimeoutMs / 3)),
@@ -72,7 +74,17 @@ export class GroupMembership {
         },
       ],
       partitionAssigner: streamsAssigner(() => this.options.sources),
-    });
+    };
+    await this.consumer.joinGroup(this.joinOptions);
+  }
+
+  /**
+   * Joins again after the group refused this member (its offsets were fenced: the coordinator
+   * forgot it, or its generation ended without it noticing). The new assignment arrives as usual.
+   */
+  rejoin(): void {
+    if (!this.joinOptions) return;
+    this.consumer.joinGroup(this.joinOptions).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
   }
 
   /** At-least-once: commits consumed offsets through the group. */

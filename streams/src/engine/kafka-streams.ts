@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Admin } from '@platformatic/kafka';
 import type { KafkaClients } from '../kafka/clients.ts';
-import { isFencing } from '../kafka/errors.ts';
+import { errorIds, isFencing } from '../kafka/errors.ts';
 import { beginningOffsets } from '../kafka/admin.ts';
 import { Fetcher } from '../kafka/fetcher.ts';
 import { describeError, sleep } from '../kafka/retry.ts';
@@ -51,6 +51,9 @@ export interface StreamsOptions {
 export type StreamsState = 'created' | 'starting' | 'rebalancing' | 'running' | 'pending-shutdown' | 'not-running' | 'error';
 
 export type KeyOwner = { status: 'local' } | Owner;
+
+/** Answers to an offset commit saying the member's generation is over. */
+const groupFencingIds = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
 /** Records the loop processes before it looks at rebalances, commits and the event loop again. */
 const maxRecordsPerSlice = 1_000;
@@ -285,6 +288,13 @@ export class KafkaStreams {
   private async recover(): Promise<void> {
     const reason = this.needsRecovery;
     this.logger.warn({ error: describeError(reason), fenced: isFencing(reason) }, 'aborting uncommitted work; tasks resume from their last commit');
+    if (!this.pendingAssignment && [...errorIds(reason)].some((id) => groupFencingIds.has(id))) {
+      // The group no longer counts this member in the generation its tasks run under: nothing
+      // is processed until it has joined again and knows its tasks.
+      this.rebalanceStarted = true;
+      this.committedForRebalance = true;
+      this.membership.rejoin();
+    }
     for (let attempt = 1; !this.stopping; attempt += 1) {
       try {
         await this.collector.abort();
@@ -397,6 +407,7 @@ export class KafkaStreams {
     const mine = owner.status === 'available' && owner.endpoint === (this.options.endpoint ?? '');
     if (mine && this.runningTask(subtopology, partition)) return { status: 'local' };
     if (mine) return { status: 'unavailable', reason: 'the task is still restoring' };
+    if (owner.status === 'available' && owner.endpoint === '') return { status: 'unavailable', reason: `the instance owning ${topic}-${partition} advertises no endpoint` };
     return owner;
   }
 
