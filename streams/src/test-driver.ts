@@ -183,14 +183,14 @@ export class TopologyTestDriver {
     if (!entry) return;
     global.bytes.put(...entry);
     await global.bytes.sublevel.db.batch(global.bytes.flushOperations());
-    global.bytes.clearBuffer();
+    global.bytes.committed();
   }
 
   private async commit(task: StreamTask): Promise<void> {
     for (const { bytes } of task.stores.values()) {
       if (!bytes.hasChanges) continue;
       await bytes.sublevel.db.batch(bytes.flushOperations());
-      bytes.clearBuffer();
+      bytes.committed();
     }
   }
 

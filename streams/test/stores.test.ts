@@ -29,8 +29,27 @@ function open<S>(name: string, kind: StoreKind): { store: S; bytes: BytesStore }
 /** What the driver and the engine do at commit: write the buffer to LevelDB in one batch. */
 async function flush(bytes: BytesStore): Promise<void> {
   await bytes.sublevel.db.batch(bytes.flushOperations());
-  bytes.clearBuffer();
+  bytes.committed();
 }
+
+describe('the record cache under a store', () => {
+  it('serves committed values, drops uncommitted ones, and follows entries written around the buffer', async () => {
+    const { store, bytes } = open<LevelKeyValueStore<string, number>>('cached', 'key-value');
+    store.put('a', 1);
+    await flush(bytes);
+    // LevelDB changed behind the store's back: a cached value is what the store believes committed.
+    await bytes.sublevel.put(Buffer.from('a'), Buffer.from('99'));
+    expect(await store.get('a')).toBe(1);
+    store.put('a', 2);
+    bytes.clearBuffer();
+    expect(await store.get('a')).toBe(1);
+    expect(await store.get('missing')).toBeUndefined();
+    await bytes.sublevel.put(Buffer.from('missing'), Buffer.from('5'));
+    bytes.written([[Buffer.from('missing'), Buffer.from('5')], [Buffer.from('a'), null]]);
+    expect(await store.get('missing')).toBe(5);
+    expect(await store.get('a')).toBeUndefined();
+  });
+});
 
 describe('key-value store', () => {
   const openKeyValue = () => open<LevelKeyValueStore<string, number>>('kv', 'key-value');

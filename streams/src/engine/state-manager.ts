@@ -71,7 +71,9 @@ export class StateManager {
   }
 
   private async wipe(storeName: string): Promise<void> {
-    await this.stores.get(storeName)!.bytes.sublevel.clear();
+    const { bytes } = this.stores.get(storeName)!;
+    await bytes.sublevel.clear();
+    bytes.forgetCached();
     await this.meta.del(`next:${storeName}`);
   }
 
@@ -93,10 +95,12 @@ export class StateManager {
 
   /** Writes entries into a store and moves its checkpoint (`checkpointKey`: per partition for global stores), atomically. */
   async applyEntries(storeName: string, entries: ReadonlyArray<[Buffer, Buffer | null]>, nextOffset: number, checkpointKey = storeName): Promise<void> {
-    const { sublevel } = this.stores.get(storeName)!.bytes;
+    const { bytes } = this.stores.get(storeName)!;
+    const { sublevel } = bytes;
     const operations: Operation[] = entries.map(([key, value]) => (value === null ? { type: 'del', key, sublevel } : { type: 'put', key, value, sublevel }));
     operations.push({ type: 'put', key: `next:${checkpointKey}`, value: String(nextOffset), sublevel: this.meta });
     await this.database.batch(operations as never);
+    bytes.written(entries);
   }
 
   /** Writes every store's buffered changes and the given checkpoints in one atomic batch. */
@@ -105,7 +109,7 @@ export class StateManager {
     for (const { bytes } of this.stores.values()) operations.push(...bytes.flushOperations());
     for (const [checkpointKey, offset] of checkpoints) operations.push({ type: 'put', key: `next:${checkpointKey}`, value: String(offset), sublevel: this.meta });
     if (operations.length > 0) await this.database.batch(operations as never);
-    this.dropUncommitted();
+    for (const { bytes } of this.stores.values()) bytes.committed();
   }
 
   /** Forgets the changes not yet flushed: the stores are back at their last committed state. */

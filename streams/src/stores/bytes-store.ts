@@ -16,23 +16,56 @@ type Entry = Buffer | null;
  * repaired by replaying the changelog from the checkpoint. The buffer also collapses many
  * updates of one key into one changelog record per commit.
  *
- * Reads see the buffer first, so a task reads its own uncommitted writes.
+ * Reads see the buffer first, so a task reads its own uncommitted writes. Below the buffer a
+ * bounded cache keeps committed values (and known absences) recently read or written, so most
+ * reads do not wait for LevelDB (Kafka Streams keeps a record cache over RocksDB for the same
+ * reason). It only ever holds what LevelDB holds.
  */
 export class BytesStore {
   private readonly buffered = new Map<string, Entry>();
+  /** Committed values by key, least recently used first; null: the key is known to be absent. */
+  private readonly cache = new Map<string, Entry>();
   /** Undo log of the record being processed, so a record that fails leaves no trace. */
   private undo: Array<[string, Entry | undefined]> | undefined;
 
   constructor(
     readonly name: string,
     readonly sublevel: BytesSublevel,
+    private readonly maxCached = 10_000,
   ) {}
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     const id = key.toString('latin1');
     if (this.buffered.has(id)) return this.buffered.get(id) ?? undefined;
+    const cached = this.cache.get(id);
+    if (cached !== undefined) {
+      this.remember(id, cached);
+      return cached ?? undefined;
+    }
     const stored = await this.sublevel.get(key);
-    return stored === undefined ? undefined : toBuffer(stored);
+    const value = stored === undefined ? null : toBuffer(stored);
+    // A write of the same key may have been buffered while LevelDB answered: it wins.
+    if (!this.buffered.has(id)) this.remember(id, value);
+    return value ?? undefined;
+  }
+
+  private remember(id: string, value: Entry): void {
+    this.cache.delete(id);
+    this.cache.set(id, value);
+    if (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** Entries written to LevelDB around the buffer (restored or global records): the cache follows. */
+  written(entries: ReadonlyArray<[Buffer, Buffer | null]>): void {
+    for (const [key, value] of entries) {
+      const id = key.toString('latin1');
+      if (this.cache.has(id)) this.remember(id, value);
+    }
+  }
+
+  /** After the store was emptied in LevelDB. */
+  forgetCached(): void {
+    this.cache.clear();
   }
 
   put(key: Buffer, value: Buffer | null): void {
@@ -118,7 +151,13 @@ export class BytesStore {
     );
   }
 
-  /** After a successful flush, or to drop uncommitted work after an aborted transaction. */
+  /** After a successful flush: the buffered changes are committed, and cached as such. */
+  committed(): void {
+    for (const [id, value] of this.buffered) this.remember(id, value);
+    this.clearBuffer();
+  }
+
+  /** Drops uncommitted work (after an aborted transaction). */
   clearBuffer(): void {
     this.buffered.clear();
     this.undo = undefined;
