@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Admin } from '@platformatic/kafka';
 import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
 import type { FetchedRecord } from '../kafka/fetcher.ts';
-import { describeError, sleep } from '../kafka/retry.ts';
+import { describeError, retry } from '../kafka/retry.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import type { GlobalStoreDefinition } from '../topology.ts';
 import { isTransient } from './active-task.ts';
@@ -77,18 +77,18 @@ export class GlobalStores {
    * registry is down) is retried, since skipping it would lose a row of the table for good.
    */
   private async entry(definition: GlobalStoreDefinition, range: ReadRange, record: FetchedRecord): Promise<[Buffer, Buffer | null] | null | 'closing'> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
-      try {
-        return await storeEntry(definition.store, record, definition.serdes);
-      } catch (error) {
-        if (!isTransient(error)) {
-          this.options.logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table skipped a record it cannot read');
-          return null;
-        }
-        if (this.closing) return 'closing';
-        this.options.logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table cannot read a record yet; retrying');
-        await sleep(delay);
-      }
+    const { logger } = this.options;
+    try {
+      return await retry(() => storeEntry(definition.store, record, definition.serdes), {
+        retriable: (error) => isTransient(error) && !this.closing,
+        initialDelayMs: 100,
+        maxDelayMs: 5_000,
+        onRetry: (error) => logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table cannot read a record yet; retrying'),
+      });
+    } catch (error) {
+      if (isTransient(error)) return 'closing';
+      logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table skipped a record it cannot read');
+      return null;
     }
   }
 

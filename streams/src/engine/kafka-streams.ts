@@ -5,7 +5,7 @@ import type { KafkaClients } from '../kafka/clients.ts';
 import { errorIds, isFencing } from '../kafka/errors.ts';
 import { beginningOffsets } from '../kafka/admin.ts';
 import { Fetcher } from '../kafka/fetcher.ts';
-import { describeError, sleep } from '../kafka/retry.ts';
+import { describeError, retry } from '../kafka/retry.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import { taskId } from '../task.ts';
@@ -295,18 +295,15 @@ export class KafkaStreams {
       this.committedForRebalance = true;
       this.membership.rejoin();
     }
-    for (let attempt = 1; !this.stopping; attempt += 1) {
-      try {
+    await retry(
+      async () => {
         await this.collector.abort();
         await this.taskManager.reviveAll();
-        this.needsRecovery = undefined;
-        this.lastCommit = Date.now();
-        return;
-      } catch (error) {
-        this.logger.warn({ attempt, error: describeError(error) }, 'recovery failed; retrying');
-        await sleep(Math.min(5_000, 200 * attempt));
-      }
-    }
+      },
+      { initialDelayMs: 200, maxDelayMs: 5_000, retriable: () => !this.stopping, onRetry: (error, attempt) => this.logger.warn({ attempt, error: describeError(error) }, 'recovery failed; retrying') },
+    );
+    this.needsRecovery = undefined;
+    this.lastCommit = Date.now();
   }
 
   /**

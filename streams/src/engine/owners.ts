@@ -1,4 +1,5 @@
 import type { Admin } from '@platformatic/kafka';
+import { retry } from '../kafka/retry.ts';
 import { decodeMemberInfo } from './assignor.ts';
 
 export type Owner = { status: 'available'; endpoint: string } | { status: 'unavailable'; reason: string };
@@ -25,16 +26,17 @@ export class PartitionOwners {
   /** Reads the group until it is stable with every member assigned; gives up when invalidated again. */
   async refresh(admin: Admin, groupId: string, expectedTopics: readonly string[], shouldStop: () => boolean): Promise<void> {
     const generation = this.generation;
-    let delay = 50;
-    while (!shouldStop() && generation === this.generation) {
-      const owners = await this.describe(admin, groupId, expectedTopics).catch(() => undefined);
-      if (owners && generation === this.generation) {
-        this.owners = owners;
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 1_000);
-    }
+    const stale = () => shouldStop() || generation !== this.generation;
+    const owners = await retry(
+      async () => {
+        if (stale()) return undefined;
+        const described = await this.describe(admin, groupId, expectedTopics);
+        if (!described) throw new Error('the group is not stable yet');
+        return described;
+      },
+      { initialDelayMs: 50, maxDelayMs: 1_000, retriable: () => !stale() },
+    ).catch(() => undefined);
+    if (owners && !stale()) this.owners = owners;
   }
 
   private async describe(admin: Admin, groupId: string, expectedTopics: readonly string[]): Promise<Map<string, Map<number, string>> | undefined> {
