@@ -35,8 +35,23 @@ describe('a three-broker cluster', () => {
     // The system's topics, the services' changelog, repartition and dead-letter topics, and Kafka's own.
     expect(topics.filter((topic) => topic.startsWith(system.prefix)).length).toBeGreaterThan(15);
     expect(topics).toContain('__transaction_state');
-    const metadata = await admin.metadata({ topics, forceUpdate: true });
-    const replicas = [...metadata.topics].flatMap(([name, { partitions }]) => partitions.map((partition) => [name, partition.replicas.length] as const));
+    // Replicas are counted on the brokers' log dirs: the client's metadata leaves Kafka's internal
+    // topics out. Those are asked for with Kafka's default partition count (50, above the
+    // cluster's 10); a broker answers for the partitions it holds.
+    const metadata = await admin.metadata({ topics: topics.filter((topic) => !topic.startsWith('__')), forceUpdate: true });
+    const partitionsOf = (topic: string) => Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 50 }, (_, partition) => partition);
+    const logDirs = await admin.describeLogDirs({ topics: topics.map((name) => ({ name, partitions: partitionsOf(name) })) });
+    const held = new Map<string, Map<number, number>>(topics.map((topic) => [topic, new Map()]));
+    for (const { results } of logDirs) {
+      for (const { topics: hosted } of results) {
+        for (const { name, partitions } of hosted) {
+          const counts = held.get(name);
+          for (const { partitionIndex, isFutureKey } of partitions) if (counts && !isFutureKey) counts.set(partitionIndex, (counts.get(partitionIndex) ?? 0) + 1);
+        }
+      }
+    }
+    expect([...held].filter(([, counts]) => counts.size === 0).map(([topic]) => topic)).toEqual([]);
+    const replicas = [...held].flatMap(([name, counts]) => [...counts].map(([partition, count]) => [`${name}-${partition}`, count] as const));
     expect(replicas.filter(([, count]) => count !== 3)).toEqual([]);
     const configs = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: ['min.insync.replicas'] })) });
     const minInSync = configs.map(({ resourceName, configs: entries }) => [resourceName, entries[0]?.value] as const);
