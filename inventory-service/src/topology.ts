@@ -41,6 +41,8 @@ class StockReservation extends ContextualProcessor<string, Order, string, OrderV
       this.reservations.delete(order.id);
       return;
     }
+    // Later states (SHIPPED) reserve nothing: only a new order does.
+    if (order.state !== 'CREATED') return;
     // A CREATED order seen again (a replay of the same order) keeps its earlier reservation.
     let result: OrderValidation['validationResult'] = 'PASS';
     if (!reservation) {

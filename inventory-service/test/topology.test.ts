@@ -153,6 +153,16 @@ describe('inventory topology', () => {
     expect((await stores())[1]).toEqual({ inventory: [['UNDERPANTS', 75]], reserved: [['UNDERPANTS', 70]], reservations: [] });
   });
 
+  it('reserves nothing for an order that moves on to SHIPPED, and writes no verdict for it', async () => {
+    const { putStock, putOrder, validations, stores } = await start();
+    await putStock('UNDERPANTS', 75);
+    await putOrder(order('order-1', 'UNDERPANTS', 70));
+    await putOrder(order('order-1', 'UNDERPANTS', 70, 'VALIDATED'));
+    await putOrder(order('order-1', 'UNDERPANTS', 70, 'SHIPPED'));
+    expect(await validations.readKeyValues()).toEqual([['order-1', check('order-1', 'PASS')]]);
+    expect((await stores())[1]).toEqual({ inventory: [['UNDERPANTS', 75]], reserved: [['UNDERPANTS', 70]], reservations: [] });
+  });
+
   it('answers a replayed CREATED order with its earlier verdict without reserving twice, and skips tombstones', async () => {
     const { d, putStock, putOrder, orders, validations, stores } = await start();
     await putStock('UNDERPANTS', 75);
