@@ -6,6 +6,10 @@ await runStreamsService({
   service: 'fraud-service',
   defaultPort: 8102,
   config: fraudConfig,
-  topology: ({ serdes, config }) =>
-    fraudTopology(serdes, { sessionGapMs: config.FRAUD_SESSION_GAP_MS, graceMs: config.FRAUD_GRACE_MS, threshold: config.FRAUD_THRESHOLD }),
+  topology: ({ serdes, config, logger }) =>
+    fraudTopology(
+      serdes,
+      { sessionGapMs: config.FRAUD_SESSION_GAP_MS, graceMs: config.FRAUD_GRACE_MS, threshold: config.FRAUD_THRESHOLD },
+      { onLateOrder: (record, streamTime) => logger.warn({ timestamp: record.timestamp, streamTime }, 'order arrived after its fraud session closed; it gets no fraud verdict') },
+    ),
 });

@@ -1,5 +1,5 @@
 import { Topics, type Order, type OrderValidation, type OrderValue, type TopicSerdes } from '@ecosystem/avro';
-import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type Topology } from '@ecosystem/streams';
+import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type StreamRecord, type Topology } from '@ecosystem/streams';
 import type { FraudSettings } from './config.ts';
 import { addToTotal, fraudVerdict, orderValue } from './rules.ts';
 
@@ -7,7 +7,7 @@ import { addToTotal, fraudVerdict, orderValue } from './rules.ts';
  * Orders are grouped by customer into session windows (a session ends after a quiet gap);
  * each order is judged on its session's total so far.
  */
-export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings): Topology {
+export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings, hooks: { onLateOrder?: (record: StreamRecord<unknown, unknown>, streamTime: number) => void } = {}): Topology {
   const builder = new StreamsBuilder();
   builder
     .stream(serdes[Topics.orders].topic, serdes[Topics.orders])
@@ -15,7 +15,9 @@ export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings): Top
     .mapValues(orderValue)
     .groupBy((_id, value) => value.order.customerId, { name: 'orders-by-customer', serdes: { key: longSerde, value: jsonSerde<OrderValue>() } })
     .windowedBy(SessionWindows.withInactivityGap(settings.sessionGapMs).grace(settings.graceMs))
-    .reduce(addToTotal, { storeName: 'customer-session-totals' })
+    // An order older than its customer's closed session plus the grace gets no verdict (and stays
+    // CREATED): orders are stamped when they are posted, so only a replay of old data meets this.
+    .reduce(addToTotal, { storeName: 'customer-session-totals', ...(hooks.onLateOrder ? { onLateRecord: hooks.onLateOrder } : {}) })
     .toStream()
     // Sessions merged into a newer one are retracted with a null total: nothing to judge there.
     .filter((_customer, total: OrderValue | null) => total !== null && total !== undefined)
