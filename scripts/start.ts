@@ -1,8 +1,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
-import { down, InfraError, localPaths, status, up, type ServerName } from '@ecosystem/infra';
+import { down, InfraError, localPaths, positiveNumber, status, up, type ServerName } from '@ecosystem/infra';
 import { createKafka, createLogger, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
 import { allServices, Supervisor, systemPidFile } from './services.ts';
 import { SystemSummary } from './summary.ts';
@@ -14,12 +14,12 @@ const options = new Command()
   )
   .option('--infra-only', 'only start the infrastructure, topics and schemas, then exit')
   .option('--no-populator', 'do not generate orders')
-  .option('--rate <perSecond>', 'orders per second the populator posts', '1')
-  .option('--duration <seconds>', 'stop the populator after this long')
+  .addOption(new Option('--rate <perSecond>', 'orders per second the populator posts').default(1).argParser(positiveNumber))
+  .addOption(new Option('--duration <seconds>', 'stop the populator after this long').argParser(positiveNumber))
   .option('--logs', 'stream the services\' logs instead of the summary screen')
   .option('--keep-infra', 'leave Kafka, the registry and Elasticsearch running on exit')
   .parse()
-  .opts<{ infraOnly?: boolean; populator: boolean; rate: string; duration?: string; logs?: boolean; keepInfra?: boolean }>();
+  .opts<{ infraOnly?: boolean; populator: boolean; rate: number; duration?: number; logs?: boolean; keepInfra?: boolean }>();
 
 const config = loadInfrastructureConfig();
 const dashboardPort = allServices.find((service) => service.name === 'dashboard')?.port;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   if (options.populator) {
     await waitUntilReady('http://127.0.0.1:8000/ready', 120_000);
     if (stopping) return;
-    supervisor.runOnce('populator', ['populator/src/main.ts', '--rate', options.rate, ...(options.duration ? ['--duration', options.duration] : [])]);
+    supervisor.runOnce('populator', ['populator/src/main.ts', '--rate', String(options.rate), ...(options.duration ? ['--duration', String(options.duration)] : [])]);
   }
   await summary.start();
 }

@@ -4,8 +4,9 @@
  * payments.v1. Usable against any running system.
  */
 import { randomUUID } from 'node:crypto';
-import { Command } from 'commander';
-import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createSchemaRegistry, Topics, topicSerdes, type Product } from '@ecosystem/avro';
+import { fraction, nonNegativeInteger, positiveInteger, positiveNumber } from '@ecosystem/infra';
 import { createKafka, createLogger, createProducer, loadInfrastructureConfig } from '@ecosystem/platform';
 import { defaultMix, generateOrder, parseCustomers, parseProducts } from './orders.ts';
 
@@ -13,30 +14,41 @@ const options = new Command()
   .name('npm run populate --')
   .description('Generates orders (through POST /v1/orders) and payments, after putting stock in the warehouse.')
   .option('--url <url>', 'orders service', process.env.ORDERS_URL ?? 'http://127.0.0.1:8000')
-  .option('--rate <perSecond>', 'orders per second (open loop)', '1')
-  .option('--count <orders>', 'orders to post (default: until stopped)')
-  .option('--duration <seconds>', 'stop after this long')
-  .option('--fast <concurrency>', 'as fast as possible with this many requests in flight (ignores --rate)')
-  .option('--customers <ids>', 'customer ids, a range (1-9) or a list (1,4,7)', '1-9')
-  .option('--products <names>', 'products to order', defaultMix.products.join(','))
-  .option('--stock <units>', 'units of stock per product to put first (0: leave stock alone)', '100000')
-  .option('--big-spenders <share>', 'share of orders with a high price, which fail the fraud check', String(defaultMix.bigSpenderShare))
+  .addOption(new Option('--rate <perSecond>', 'orders per second (open loop)').default(1).argParser(positiveNumber))
+  .addOption(new Option('--count <orders>', 'orders to post (default: until stopped)').argParser(positiveInteger))
+  .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(positiveNumber))
+  .addOption(new Option('--fast <concurrency>', 'as fast as possible with this many requests in flight (ignores --rate)').argParser(positiveInteger))
+  .addOption(new Option('--customers <ids>', 'customer ids, a range (1-9) or a list (1,4,7)').default(defaultMix.customers, '1-9').argParser(cliParser(parseCustomers)))
+  .addOption(new Option('--products <names>', 'products to order').default(defaultMix.products, defaultMix.products.join(',')).argParser(cliParser(parseProducts)))
+  .addOption(new Option('--stock <units>', 'units of stock per product to put first (0: leave stock alone)').default(100_000).argParser(nonNegativeInteger))
+  .addOption(new Option('--big-spenders <share>', 'share of orders with a high price, which fail the fraud check').default(defaultMix.bigSpenderShare).argParser(fraction))
   .option('--quiet', 'no progress lines')
   .parse()
-  .opts<{ url: string; rate: string; count?: string; duration?: string; fast?: string; customers: string; products: string; stock: string; bigSpenders: string; quiet?: boolean }>();
+  .opts<{ url: string; rate: number; count?: number; duration?: number; fast?: number; customers: number[]; products: Product[]; stock: number; bigSpenders: number; quiet?: boolean }>();
+
+/** A parser that throws a plain Error, as commander's one-line "invalid argument" error. */
+function cliParser<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('populator', 'warn');
 const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
-const mix = { customers: parseCustomers(options.customers), products: parseProducts(options.products), bigSpenderShare: Number(options.bigSpenders) };
-const limit = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
-const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Date.now() + Number(options.duration) * 1_000;
+const mix = { customers: options.customers, products: options.products, bigSpenderShare: options.bigSpenders };
+const limit = options.count ?? Number.POSITIVE_INFINITY;
+const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.duration * 1_000;
 
 const kafka = createKafka({ clientId: 'populator', brokers: config.KAFKA_BROKERS, logger });
 const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
 
-const stock = Number(options.stock);
+const stock = options.stock;
 if (stock > 0) {
   const inventory = serdes[Topics.warehouseInventory];
   await producer.send({ topic: inventory.topic, acks: -1, messages: mix.products.map((product) => ({ key: inventory.key.serialize(product), value: inventory.value.serialize(stock) })) });
@@ -79,11 +91,11 @@ const progress = options.quiet
 const more = () => !stopping && counts.posted < limit && Date.now() < deadline;
 
 if (options.fast !== undefined) {
-  await Promise.all(Array.from({ length: Number(options.fast) }, async () => {
+  await Promise.all(Array.from({ length: options.fast }, async () => {
     while (more()) await placeOrder();
   }));
 } else {
-  const interval = 1_000 / Number(options.rate);
+  const interval = 1_000 / options.rate;
   const inFlight = new Set<Promise<void>>();
   for (let index = 0; more(); index += 1) {
     const wait = started + index * interval - Date.now();
