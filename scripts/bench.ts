@@ -20,9 +20,10 @@ import type { Admin } from 'kafkajs';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
 import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';
-import { findProcessGroup, listProcesses, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
+import { findProcessGroup, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
 import { renderPlot } from './bench/svg.ts';
-import { allServices, systemPidFile } from './services.ts';
+import { allServices } from './services.ts';
+import { inspectSystem } from './system-record.ts';
 
 const options = new Command()
   .name('npm run bench --')
@@ -87,16 +88,11 @@ async function serverProcesses(): Promise<WatchedProcess[]> {
   return watched;
 }
 
-/** The services of a system `npm start` runs: the children of the process its pid file names. */
+/** The services of a system `npm start` runs, from its record. */
 async function runningServiceProcesses(): Promise<WatchedProcess[]> {
-  const recorded = await readFile(systemPidFile, 'utf8').then((text) => JSON.parse(text) as { pid: number }).catch(() => undefined);
-  if (!recorded) return [];
-  const children = (await listProcesses()).filter((process) => process.parent === recorded.pid);
-  return allServices.flatMap((service) => {
-    const entry = service.entry ?? `${service.name}/src/main.ts`;
-    const child = children.find((candidate) => candidate.commandLine.includes(entry));
-    return child ? [{ name: service.name, pid: child.pid, group: false }] : [];
-  });
+  const state = inspectSystem();
+  if (!state) return [];
+  return state.running.filter((process) => allServices.some((service) => service.name === process.name)).map((process) => ({ name: process.name, pid: process.pid, group: false }));
 }
 
 /**

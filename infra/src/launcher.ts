@@ -82,18 +82,18 @@ async function waitHealthy(server: LocalServer, pid: number | undefined): Promis
   );
 }
 
-/** Starts one server (unless it runs already) and waits until it is healthy. */
-export async function startServer(server: LocalServer, report: Report): Promise<void> {
+/** Starts one server (unless it runs already) and waits until it is healthy; true when it launched it. */
+export async function startServer(server: LocalServer, report: Report, onLaunched: (pid: number) => void = () => {}): Promise<boolean> {
   if (isExternal(server)) {
     await waitHealthy(server, undefined);
     report(`${server.id}: external at ${server.endpoint} (${server.externalVariable}), healthy`);
-    return;
+    return false;
   }
   const existing = await runningPid(server.id, server.paths);
   if (existing !== undefined) {
     await waitHealthy(server, existing);
     report(`${server.id}: already running (pid ${existing}) at ${server.endpoint}`);
-    return;
+    return false;
   }
   for (const port of server.ports) {
     if (await portInUse(port)) {
@@ -105,8 +105,10 @@ export async function startServer(server: LocalServer, report: Report): Promise<
   }
   const started = Date.now();
   const pid = await launch(server.id, await server.prepare(), server.paths);
+  onLaunched(pid);
   await waitHealthy(server, pid);
   report(`${server.id}: started (pid ${pid}) at ${server.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
 }
 
 /**
@@ -120,11 +122,13 @@ export async function stopServer(server: LocalServer, graceMs?: number): Promise
 }
 
 /**
- * Brings the infrastructure up and waits until every server is healthy. Idempotent: servers
- * already running are only checked. Every failure is collected so one broken server does
- * not hide another.
+ * Brings the infrastructure up and waits until every server is healthy; returns the servers it
+ * launched (not those already running or external), which the caller may stop when done.
+ * Idempotent: servers already running are only checked. Every failure is collected so one
+ * broken server does not hide another, and a failed `up` stops what it launched before it
+ * throws: it leaves no half-started infrastructure behind.
  */
-export async function up(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<void> {
+export async function up(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<ServerName[]> {
   const servers = await select(names, options, 'request');
   const brokers = servers.filter((server) => server.name === 'kafka' && !isExternal(server)).length;
   const formatted = await formattedBrokerCount();
@@ -132,8 +136,15 @@ export async function up(names?: readonly ServerName[], report: Report = console
   if (brokers > 0 && formatted !== undefined && formatted !== brokers) throw brokerCountMismatch(localPaths, formatted, brokers);
   await fetchServers(servers.map((server) => server.name));
   // The nodes of a cluster must start together: none is healthy before a quorum of controllers runs.
-  const results = await Promise.allSettled(servers.map((server) => startServer(server, report)));
+  const launched: LocalServer[] = [];
+  const results = await Promise.allSettled(servers.map((server) => startServer(server, report, () => launched.push(server))));
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failures.length > 0) {
+    for (const server of launched.reverse()) {
+      const pid = await stopServer(server);
+      if (pid !== undefined) report(`${server.id}: stopped again (pid ${pid}): this start failed`);
+    }
+  }
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) {
     const errors = failures.map((failure) => (failure instanceof Error ? failure : new Error(String(failure))));
@@ -144,6 +155,7 @@ export async function up(names?: readonly ServerName[], report: Report = console
     );
   }
   if (brokers > 1) report(`kafka: ${brokers} brokers; clients use KAFKA_BROKERS=${bootstrapServers(loopbackLayout(brokers))}`);
+  return [...new Set(launched.map((server) => server.name))];
 }
 
 /** Stops the local servers (external ones are left alone). Idempotent. */

@@ -102,15 +102,17 @@ export interface ProcessStat {
   processGroup: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /** When the process started, in clock ticks after boot: with the pid, it names one process (pids are reused). */
+  startTicks: number;
 }
 
 /** Parses /proc/<pid>/stat. The command name is in parentheses and may hold spaces, so fields are counted after the last ')'. */
 export function parseStat(text: string): ProcessStat {
   const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
-  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15), numbered as in proc(5).
+  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... starttime(22), numbered as in proc(5).
   const field = (number: number) => Number(fields[number - 3]);
-  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15) };
-  if (!Number.isFinite(stat.parent) || !Number.isFinite(stat.processGroup) || !Number.isFinite(stat.cpuTicks)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
+  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15), startTicks: field(22) };
+  if (!Object.values(stat).every(Number.isFinite)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
   return stat;
 }
 
