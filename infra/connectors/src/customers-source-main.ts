@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createSchemaRegistry } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createLogger, env, infrastructureConfig, loadConfig, Router, runService } from '@ecosystem/platform';
+import { createHttpServer, createKafka, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { z } from 'zod';
 import { defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
 import { startCustomersSource, type CustomersSource } from './customers-source.ts';
@@ -22,10 +22,7 @@ const config = {
   BATCH_SIZE: env.positiveInt(500),
 };
 
-const logger = createLogger(service);
-await runService(service, logger, async () => {
-  const settings = loadConfig(config);
-  logger.level = settings.LOG_LEVEL;
+await runService(service, config, async (settings, logger) => {
   const db = openCustomersDb(path.resolve(settings.CUSTOMERS_DB));
   if (settings.SEED_CUSTOMERS === 'true') {
     const seeded = seedCustomerTable(db, settings.CUSTOMER_COUNT);
