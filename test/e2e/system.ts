@@ -181,9 +181,9 @@ export class TestSystem {
   }
 
   /** Reads a topic of this system from the beginning until `done`, decoding values. */
-  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V }>> {
+  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V; timestamp: number }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V; timestamp: number }>> {
     const consumer = this.kafka.consumer({ groupId: `${this.prefix}reader-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
-    const records: Array<{ key: string; value: V }> = [];
+    const records: Array<{ key: string; value: V; timestamp: number }> = [];
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     try {
@@ -202,7 +202,7 @@ export class TestSystem {
               .then(() => decode(message.value!))
               .catch(() => undefined);
             if (value === undefined) return;
-            records.push({ key: message.key.toString(), value });
+            records.push({ key: message.key.toString(), value, timestamp: Number(message.timestamp) });
             if (done(records)) {
               clearTimeout(timer);
               resolve();
