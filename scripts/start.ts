@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
-import { down, InfraError, localPaths, positiveNumber, up, type ServerName } from '@ecosystem/infra';
+import { down, InfraError, localPaths, positiveNumber, up } from '@ecosystem/infra';
 import { createKafka, createLogger, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
 import { allServices, Supervisor } from './services.ts';
 import { describeProcess, inspectSystem, recordLaunch, removeSystemRecord, stopProcesses, writeSystemRecord, type SystemRecord } from './system-record.ts';
@@ -27,6 +27,15 @@ let record: SystemRecord | undefined;
 // Output to a pipe that closed (`npm start | tee log` after Ctrl-C) must not end the supervisor
 // before it has stopped what it started.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+// Ctrl-C, `npm run stop` (SIGTERM) and a closed terminal (SIGHUP) stop the system, also while it is starting.
+let stopNow: (() => Promise<void>) | undefined;
+let stopRequested = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    stopRequested = true;
+    void stopNow?.();
+  });
+}
 const dashboardPort = allServices.find((service) => service.name === 'dashboard')?.port;
 const logger = createLogger('start', 'warn');
 
@@ -53,6 +62,12 @@ async function main(): Promise<void> {
   if (record) {
     record.startedServers = startedServers;
     writeSystemRecord(record);
+  }
+  if (stopRequested) {
+    if (startedServers.length > 0 && !options.keepInfra) await down(startedServers, (line) => console.log(`  ${line}`));
+    if (record) removeSystemRecord();
+    console.log('stopped.');
+    process.exit(0);
   }
 
   const kafka = createKafka({ clientId: 'start', brokers: config.KAFKA_BROKERS, logger });
@@ -95,16 +110,14 @@ async function main(): Promise<void> {
     await supervisor.stopAll();
     if (startedServers.length > 0 && !options.keepInfra) {
       console.log('stopping the infrastructure this run started...');
-      await down(startedServers as ServerName[], (line) => console.log(`  ${line}`));
+      await down(startedServers, (line) => console.log(`  ${line}`));
     }
     removeSystemRecord();
     console.log('stopped.');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  // A closed terminal stops the system as Ctrl-C does.
-  process.on('SIGHUP', () => void stop());
+  stopNow = stop;
+  if (stopRequested) return stop();
 
   if (options.populator) {
     await waitUntilReady('http://127.0.0.1:8000/ready', 120_000);
