@@ -37,10 +37,14 @@ const cases: Array<{ script: string; args: string[]; option: string }> = [
   { script: 'scripts/start.ts', args: ['--duration', '-1'], option: '--duration' },
   { script: 'infra/src/cli.ts', args: ['logs', 'kafka', '--lines', 'abc'], option: '--lines' },
   { script: 'infra/src/cli.ts', args: ['up', '--brokers', 'two'], option: '--brokers' },
+  { script: 'infra/connectors/src/customers-cli.ts', args: ['seed', '--count', 'abc'], option: '--count' },
+  { script: 'populator/src/main.ts', args: ['--fraud-share', '1.5'], option: '--fraud-share' },
+  { script: 'populator/src/main.ts', args: ['--sold-out', 'HATS'], option: '--sold-out' },
 ];
 
 describe('numeric command-line options', () => {
-  it.each(cases)('$script $args: one line naming $option, exit non-zero', async ({ script, args, option }) => {
+  // Each case starts a process: seconds apiece on a busy machine.
+  it.each(cases)('$script $args: one line naming $option, exit non-zero', { timeout: 60_000 }, async ({ script, args, option }) => {
     const result = await run(script, args);
     expect(result.code, result.stderr).not.toBe(0);
     const lines = result.stderr.trim().split('\n');

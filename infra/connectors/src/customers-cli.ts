@@ -17,8 +17,7 @@ const dbOption = () => new Option('--db <file>', 'the SQLite database (env CUSTO
 
 const program = new Command()
   .name('customers')
-  .description('The customers SQLite database that the customers source streams to the customers topic.')
-  .showHelpAfterError();
+  .description('The customers SQLite database that the customers source streams to the customers topic.');
 
 program
   .command('seed')
