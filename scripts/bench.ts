@@ -12,55 +12,55 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
-import { findJava, kafkaVersion, localPaths, status } from '@ecosystem/infra';
+import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
 import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
 import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';
-import { findProcessGroup, listProcesses, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
+import { findProcessGroup, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
 import { renderPlot } from './bench/svg.ts';
-import { allServices, systemPidFile } from './services.ts';
+import { allServices } from './services.ts';
+import { inspectSystem } from './system-record.ts';
 
 const options = new Command()
   .name('npm run bench --')
   .description('Benchmarks the order pipeline end to end: throughput, POST -> final latency, read-your-writes latency, CPU and memory per process, and the broker\'s own ceiling.')
-  .option('--rates <list>', 'open-loop rates in orders/s, comma-separated (empty: none)', '25,50,100,200,400')
-  .option('--max-clients <count>', 'clients of the closed-loop "max" step (0: skip it)', '64')
-  .option('--duration <seconds>', 'posting time of each step', '20')
-  .option('--drain <seconds>', 'how long a step waits for outstanding final states after its last POST', '30')
-  .option('--warmup <seconds>', 'unreported warm-up at 20 orders/s before the first step', '5')
+  .addOption(new Option('--rates <list>', 'open-loop rates in orders/s, comma-separated (empty: none)').default([25, 50, 100, 200, 400], '25,50,100,200,400').argParser(positiveNumberList))
+  .addOption(new Option('--max-clients <count>', 'clients of the closed-loop "max" step (0: skip it)').default(64).argParser(nonNegativeInteger))
+  .addOption(new Option('--duration <seconds>', 'posting time of each step').default(20).argParser(positiveNumber))
+  .addOption(new Option('--drain <seconds>', 'how long a step waits for outstanding final states after its last POST').default(30).argParser(nonNegativeNumber))
+  .addOption(new Option('--warmup <seconds>', 'unreported warm-up at 20 orders/s before the first step (0: none)').default(5).argParser(nonNegativeNumber))
   .option('--url <url>', 'measure a running orders service (e.g. npm start\'s http://127.0.0.1:8000) instead of starting a copy')
   .option('--all-services', 'start order-enrichment and email-service too, not only the five of the pipeline')
-  .option('--orders-instances <count>', 'orders-service instances to start', '1')
-  .option('--commit-interval <ms>', 'COMMIT_INTERVAL_MS of the services it starts', '100')
+  .addOption(new Option('--orders-instances <count>', 'orders-service instances to start').default(1).argParser(positiveInteger))
+  .addOption(new Option('--commit-interval <ms>', 'COMMIT_INTERVAL_MS of the services it starts').default(100).argParser(positiveInteger))
   .option('--guarantee <guarantee>', 'PROCESSING_GUARANTEE of the services it starts (default: each service\'s own)')
-  .option('--broker-records <count>', 'records of the broker perf test (0: skip it)', '500000')
-  .option('--broker-record-size <bytes>', 'record size of the broker perf test', '200')
+  .addOption(new Option('--broker-records <count>', 'records of the broker perf test (0: skip it)').default(500_000).argParser(nonNegativeInteger))
+  .addOption(new Option('--broker-record-size <bytes>', 'record size of the broker perf test').default(200).argParser(positiveInteger))
   .option('--out <directory>', 'where the JSON result and the plot go', path.join(localPaths.home, 'bench'))
   .parse()
   .opts<{
-    rates: string;
-    maxClients: string;
-    duration: string;
-    drain: string;
-    warmup: string;
+    rates: number[];
+    maxClients: number;
+    duration: number;
+    drain: number;
+    warmup: number;
     url?: string;
     allServices?: boolean;
-    ordersInstances: string;
-    commitInterval: string;
+    ordersInstances: number;
+    commitInterval: number;
     guarantee?: string;
-    brokerRecords: string;
-    brokerRecordSize: string;
+    brokerRecords: number;
+    brokerRecordSize: number;
     out: string;
   }>();
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('bench', 'warn');
-const rates = options.rates.split(',').map((rate) => rate.trim()).filter(Boolean).map(Number);
-if (rates.some((rate) => !(rate > 0))) throw new Error(`--rates must be positive numbers, got ${options.rates}`);
+const rates = options.rates;
 
 // The first Ctrl-C (or SIGTERM) ends the current step and cleans up; a second one leaves at once.
 const interrupted = new AbortController();
@@ -88,16 +88,11 @@ async function serverProcesses(): Promise<WatchedProcess[]> {
   return watched;
 }
 
-/** The services of a system `npm start` runs: the children of the process its pid file names. */
+/** The services of a system `npm start` runs, from its record. */
 async function runningServiceProcesses(): Promise<WatchedProcess[]> {
-  const recorded = await readFile(systemPidFile, 'utf8').then((text) => JSON.parse(text) as { pid: number }).catch(() => undefined);
-  if (!recorded) return [];
-  const children = (await listProcesses()).filter((process) => process.parent === recorded.pid);
-  return allServices.flatMap((service) => {
-    const entry = service.entry ?? `${service.name}/src/main.ts`;
-    const child = children.find((candidate) => candidate.commandLine.includes(entry));
-    return child ? [{ name: service.name, pid: child.pid, group: false }] : [];
-  });
+  const state = inspectSystem();
+  if (!state) return [];
+  return state.running.filter((process) => allServices.some((service) => service.name === process.name)).map((process) => ({ name: process.name, pid: process.pid, group: false }));
 }
 
 /**
@@ -179,8 +174,8 @@ async function main(): Promise<void> {
       console.log(`starting ${services.join(', ')}...`);
       system = await TestSystem.start({
         services,
-        ordersInstances: Number(options.ordersInstances),
-        environment: { LOG_LEVEL: 'error', COMMIT_INTERVAL_MS: options.commitInterval, ...(options.guarantee ? { PROCESSING_GUARANTEE: options.guarantee } : {}) },
+        ordersInstances: options.ordersInstances,
+        environment: { LOG_LEVEL: 'error', COMMIT_INTERVAL_MS: String(options.commitInterval), ...(options.guarantee ? { PROCESSING_GUARANTEE: options.guarantee } : {}) },
       });
       const startedSystem = system;
       cleanups.push(() => startedSystem.stop());
@@ -197,23 +192,23 @@ async function main(): Promise<void> {
       : await runningServiceProcesses();
     const watched = [...services, ...(await serverProcesses()), { name: 'bench (load)', pid: process.pid, group: false }];
     const sampler = new ResourceSampler(watched);
-    const common = { baseUrl, watcher, drainMs: Number(options.drain) * 1_000, stopped: () => interrupted.signal.aborted };
+    const common = { baseUrl, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
 
     let posted = 0;
-    if (Number(options.warmup) > 0) {
+    if (options.warmup > 0) {
       console.log(`warming up for ${options.warmup} s at 20 orders/s on ${baseUrl}`);
-      posted += (await runStep({ ...common, label: 'warm-up', rate: 20, durationMs: Number(options.warmup) * 1_000 })).posted;
+      posted += (await runStep({ ...common, label: 'warm-up', rate: 20, durationMs: options.warmup * 1_000 })).posted;
     }
     const plan = [
       ...rates.map((rate) => ({ label: `${rate}/s`, rate })),
-      ...(Number(options.maxClients) > 0 ? [{ label: `max(${options.maxClients})`, clients: Number(options.maxClients) }] : []),
+      ...(options.maxClients > 0 ? [{ label: `max(${options.maxClients})`, clients: options.maxClients }] : []),
     ];
     const steps: MeasuredStep[] = [];
     for (const step of plan) {
       if (interrupted.signal.aborted) break;
       console.log(`step ${step.label}: posting for ${options.duration} s...`);
       sampler.start();
-      const result = await runStep({ ...common, ...step, durationMs: Number(options.duration) * 1_000 });
+      const result = await runStep({ ...common, ...step, durationMs: options.duration * 1_000 });
       const usage = await sampler.stop();
       posted += result.posted;
       steps.push({ ...result, ...usage });
@@ -226,7 +221,7 @@ async function main(): Promise<void> {
     await cleanUp(1);
 
     let broker: BrokerCeiling | undefined;
-    if (Number(options.brokerRecords) > 0 && !interrupted.signal.aborted) {
+    if (options.brokerRecords > 0 && !interrupted.signal.aborted) {
       console.log(`broker ceiling: Kafka's producer and consumer perf tests, ${options.brokerRecords} records of ${options.brokerRecordSize} bytes...`);
       const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
       const classpath = (await readFile(classpathFile, 'utf8').catch(() => '')).trim();
@@ -236,8 +231,8 @@ async function main(): Promise<void> {
         classpath,
         brokers: config.KAFKA_BROKERS.join(','),
         kafka,
-        records: Number(options.brokerRecords),
-        recordSize: Number(options.brokerRecordSize),
+        records: options.brokerRecords,
+        recordSize: options.brokerRecordSize,
         partitions: 3,
         signal: interrupted.signal,
       });

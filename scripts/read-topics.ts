@@ -5,21 +5,22 @@
  *   npm run read-topics -- --last 5          # readable table
  *   npm run read-topics -- --json            # one JSON object per record
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createSchemaRegistry, fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
+import { positiveInteger } from '@ecosystem/infra';
 import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type ReadRange } from '@ecosystem/streams';
 
 const options = new Command()
   .name('npm run read-topics --')
   .description('Prints the last records of every topic (or the ones named), decoded.')
-  .option('--last <count>', 'records per topic', '5')
+  .addOption(new Option('--last <count>', 'records per topic').default(5).argParser(positiveInteger))
   .option('--topics <names>', 'comma-separated topic names (default: the topics of the system and the internal topics of its services)')
   .option('--all', 'every topic of the cluster')
   .option('--json', 'print JSON lines instead of a table')
   .option('--enrichment-url <url>', 'order-enrichment service for the fraud view', process.env.ENRICHMENT_URL ?? 'http://127.0.0.1:8010')
   .parse()
-  .opts<{ last: string; topics?: string; all?: boolean; json?: boolean; enrichmentUrl: string }>();
+  .opts<{ last: number; topics?: string; all?: boolean; json?: boolean; enrichmentUrl: string }>();
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('read-topics', 'silent');
@@ -27,7 +28,7 @@ const kafka = createKafka({ clientId: 'read-topics', brokers: config.KAFKA_BROKE
 const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
 const serdes = topicSerdes(registry, { prefix: config.TOPIC_PREFIX });
 const known = new Map(Object.values(Topics).map((name) => [serdes[name as TopicName].topic, serdes[name as TopicName]]));
-const last = Number(options.last);
+const last = options.last;
 
 interface Row {
   topic: string;
@@ -117,9 +118,22 @@ async function main(): Promise<void> {
     }
   }
 
-  const fraud = await fetch(`${options.enrichmentUrl}/fraud?limit=${last}`).then((response) => (response.ok ? response.json() : undefined)).catch(() => undefined);
-  if (options.json) console.log(JSON.stringify({ view: 'fraud', rows: fraud ?? null }));
-  else console.log(`\nfraud view (${options.enrichmentUrl}/fraud): ${fraud === undefined ? 'not available (is order-enrichment running?)' : JSON.stringify(fraud)}`);
+  // GET /fraud takes at most 1,000 rows.
+  const fraud = await fraudView(Math.min(last, 1_000));
+  if (options.json) console.log(JSON.stringify({ view: 'fraud', rows: fraud.rows ?? null, ...(fraud.problem ? { problem: fraud.problem } : {}) }));
+  else console.log(`\nfraud view (${options.enrichmentUrl}/fraud): ${fraud.problem ?? JSON.stringify(fraud.rows)}`);
+}
+
+/** The fraud rows, or what went wrong: not reachable is not the same as an error answer. */
+async function fraudView(limit: number): Promise<{ rows?: unknown; problem?: string }> {
+  let response: Response;
+  try {
+    response = await fetch(`${options.enrichmentUrl}/fraud?limit=${limit}`, { signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    return { problem: `not available: ${error instanceof Error ? error.message : String(error)} (is order-enrichment running?)` };
+  }
+  if (!response.ok) return { problem: `order-enrichment answered ${response.status}: ${(await response.text()).slice(0, 200)}` };
+  return { rows: (await response.json()) as unknown };
 }
 
 await main();

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { localPaths, repositoryRoot } from '@ecosystem/infra';
 
 /** A service of the system: its folder (with src/main.ts) and the port of its HTTP endpoints. */
@@ -9,6 +11,8 @@ export interface ServiceSpec {
   port: number;
   /** Entry point relative to the repository (default `<name>/src/main.ts`). */
   entry?: string;
+  /** Variables of its own, besides the supervisor's environment. */
+  environment?: NodeJS.ProcessEnv;
 }
 
 export const pipelineServices: ServiceSpec[] = [
@@ -29,22 +33,34 @@ export const allServices: ServiceSpec[] = [
   { name: 'dashboard', port: 8090 },
 ];
 
-/** Written by `npm start` while it runs: its pid and what it started, for `npm run stop` and `npm run status`. */
-export const systemPidFile = path.join(localPaths.run, 'system.json');
-
 const colors = [36, 33, 35, 32, 34, 31, 96, 93];
 
+/** Loaded into every process the supervisor starts: it stops when the supervisor is gone. */
+const watchdog = pathToFileURL(path.join(repositoryRoot, 'scripts', 'watchdog.ts')).href;
+
+/** Where a process the supervisor runs writes its output. */
+export function logFile(name: string): string {
+  return path.join(localPaths.logs, `${name}.log`);
+}
+
 /**
- * Runs each service as its own process: output prefixed with the service name on the
- * terminal and kept in `.local/logs/<service>.log`; a service that crashes is reported and
- * restarted after a short backoff; `stopAll` sends SIGTERM and waits for every one.
+ * Runs each service as its own process: output appended to `.local/logs/<service>.log` by the
+ * process itself (so nothing is lost when the supervisor goes), followed from there for the
+ * terminal; a service that crashes is reported and restarted after a short backoff; `stopAll`
+ * sends SIGTERM and waits for every one. No process outlives the supervisor: each one loads the
+ * watchdog (scripts/watchdog.ts), which stops it when its stdin, held open by the supervisor,
+ * ends. Each is in a process group of its own, so Ctrl-C reaches only the supervisor, which
+ * stops each service once.
  */
 export class Supervisor {
   private readonly children = new Map<string, ChildProcess>();
+  private readonly followers: LogFollower[] = [];
   private stopping = false;
 
   /** Warnings and errors of the services, for the summary screen. */
   onWarning: (line: string) => void = () => {};
+  /** Every process it starts, and every restart, with its new pid. */
+  onLaunch: (name: string, pid: number, port: number | undefined) => void = () => {};
 
   constructor(private readonly options: { echo: boolean; environment?: NodeJS.ProcessEnv } = { echo: true }) {}
 
@@ -53,50 +69,60 @@ export class Supervisor {
   }
 
   start(spec: ServiceSpec, index: number): void {
-    const logs = path.join(repositoryRoot, '.local', 'logs');
-    mkdirSync(logs, { recursive: true });
-    const file = createWriteStream(path.join(logs, `${spec.name}.log`), { flags: 'a' });
-    this.launch(spec, index, file, 0);
+    const prefix = `\u001b[${colors[index % colors.length]}m${spec.name.padEnd(22)}\u001b[0m| `;
+    this.follow(spec.name, (line) => {
+      if (this.options.echo) process.stdout.write(`${prefix}${readable(line)}\n`);
+      else if (/"level":"(warn|error|fatal)"/.test(line)) this.onWarning(`${spec.name}: ${readable(line).slice(0, 160)}`);
+    });
+    this.launch(spec, prefix, 0);
   }
 
-  private launch(spec: ServiceSpec, index: number, file: WriteStream, restarts: number): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, spec.entry ?? path.join(spec.name, 'src', 'main.ts'))], {
-      cwd: repositoryRoot,
-      env: { ...process.env, PORT: String(spec.port), ...this.environment },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: Ctrl-C reaches only the supervisor, which stops each service once.
-      detached: true,
-    });
-    this.children.set(spec.name, child);
-    const prefix = `\u001b[${colors[index % colors.length]}m${spec.name.padEnd(22)}\u001b[0m| `;
-    const relay = (chunk: Buffer) => {
-      file.write(chunk);
-      for (const line of chunk.toString().split('\n')) {
-        if (!line.trim()) continue;
-        if (this.options.echo) process.stdout.write(`${prefix}${readable(line)}\n`);
-        else if (/"level":"(warn|error|fatal)"/.test(line)) this.onWarning(`${spec.name}: ${readable(line).slice(0, 160)}`);
-      }
-    };
-    child.stdout!.on('data', relay);
-    child.stderr!.on('data', relay);
+  private spawn(name: string, args: string[], environment: NodeJS.ProcessEnv): ChildProcess {
+    mkdirSync(localPaths.logs, { recursive: true });
+    const log = openSync(logFile(name), 'a');
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--import', watchdog, ...args], {
+        cwd: repositoryRoot,
+        env: { ...process.env, ...environment, SUPERVISOR_PID: String(process.pid) },
+        // stdin: the pipe whose end tells the watchdog that the supervisor is gone; never written.
+        stdio: ['pipe', log, log],
+        detached: true,
+      });
+      this.children.set(name, child);
+      if (child.pid !== undefined) this.onLaunch(name, child.pid, Number(environment.PORT) || undefined);
+      return child;
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  private launch(spec: ServiceSpec, prefix: string, restarts: number): void {
+    const child = this.spawn(spec.name, [path.resolve(repositoryRoot, spec.entry ?? path.join(spec.name, 'src', 'main.ts'))], { PORT: String(spec.port), ...this.environment, ...spec.environment });
     child.on('exit', (code, signal) => {
       if (this.stopping) return;
       const delay = Math.min(30_000, 1_000 * 2 ** restarts);
-      process.stdout.write(`${prefix}exited (${signal ?? code}); restarting in ${delay / 1000} s\n`);
-      setTimeout(() => this.launch(spec, index, file, restarts + 1), delay).unref();
+      const line = `exited (${signal ?? code}); restarting in ${delay / 1000} s`;
+      if (this.options.echo) process.stdout.write(`${prefix}${line}\n`);
+      else this.onWarning(`${spec.name}: ${line}`);
+      setTimeout(() => {
+        if (!this.stopping) this.launch(spec, prefix, restarts + 1);
+      }, delay).unref();
     });
   }
 
-  /** A one-off process (the populator): its output prefixed like a service's, not restarted. */
+  /** A one-off process (the populator): logged and shown like a service, not restarted. */
   runOnce(name: string, args: string[]): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repositoryRoot, env: { ...process.env, ...this.environment }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    this.children.set(name, child);
     const prefix = `\u001b[1m${name.padEnd(22)}\u001b[0m| `;
-    const relay = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() && this.options.echo) process.stdout.write(`${prefix}${line}\n`);
-    };
-    child.stdout!.on('data', relay);
-    child.stderr!.on('data', relay);
+    this.follow(name, (line) => {
+      if (this.options.echo) process.stdout.write(`${prefix}${line}\n`);
+    });
+    this.spawn(name, args, this.environment);
+  }
+
+  private follow(name: string, onLine: (line: string) => void): void {
+    const follower = new LogFollower(logFile(name), onLine);
+    this.followers.push(follower);
+    follower.start();
   }
 
   async stopAll(): Promise<void> {
@@ -115,6 +141,63 @@ export class Supervisor {
           }),
       ),
     );
+    // The last lines the services wrote while stopping.
+    await Promise.all(this.followers.map((follower) => follower.stop()));
+  }
+}
+
+/** Reads the lines appended to a file from now on (polling: the file may not exist yet, and is appended by other processes). */
+export class LogFollower {
+  private offset: number | undefined;
+  private partial = '';
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly onLine: (line: string) => void,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    try {
+      this.offset = statSync(this.file).size;
+    } catch {
+      this.offset = 0;
+    }
+    this.timer = setInterval(() => {
+      this.reading = this.reading.then(() => this.read());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async read(): Promise<void> {
+    let size: number;
+    try {
+      size = (await stat(this.file)).size;
+    } catch {
+      return;
+    }
+    if (this.offset === undefined || size === this.offset) return;
+    // Truncated or replaced (a reset): start again from its beginning.
+    if (size < this.offset) this.offset = 0;
+    const handle = await open(this.file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(size - this.offset, 1 << 20));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
+      this.offset += bytesRead;
+      const lines = (this.partial + buffer.subarray(0, bytesRead).toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.onLine(line);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.reading = this.reading.then(() => this.read()).catch(() => undefined);
+    await this.reading;
   }
 }
 

@@ -6,4 +6,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "Installing npm packages..."
   npm ci --no-audit --no-fund
 fi
-exec node_modules/.bin/tsx scripts/start.ts "$@"
+# node itself runs the supervisor (not a tsx wrapper process): its pid is the one `npm run stop` signals.
+exec node --import tsx scripts/start.ts "$@"

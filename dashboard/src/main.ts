@@ -1,5 +1,5 @@
 import { createSchemaRegistry, productSymbols, topicSerdes } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createLogger, loadConfig, Router, runService } from '@ecosystem/platform';
+import { createHttpServer, createKafka, Router, runService } from '@ecosystem/platform';
 import { ensurePageBuilt, pageRoutes } from './assets.ts';
 import { dashboardConfig } from './config.ts';
 import { EventHub } from './events.ts';
@@ -11,15 +11,12 @@ import type { FraudFlag, ServiceLag, Snapshot, StockRow } from './snapshot.ts';
 import { fetchFraudFlags, fetchStock, Poller } from './sources.ts';
 
 const service = 'dashboard';
-const logger = createLogger(service);
 
 /** How often the page gets a full snapshot, and the soonest it hears of a new order after one changed. */
 const snapshotIntervalMs = 1_000;
 const ordersIntervalMs = 200;
 
-await runService(service, logger, async () => {
-  const config = loadConfig(dashboardConfig);
-  logger.level = config.LOG_LEVEL;
+await runService(service, dashboardConfig, async (config, logger) => {
   await ensurePageBuilt(logger);
 
   const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });

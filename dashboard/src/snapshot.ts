@@ -3,7 +3,7 @@
  * from the page's bundle): the page's code (web/) imports this file too, so both sides agree
  * on the shape.
  */
-import type { FraudRow } from '../../order-enrichment/src/rules.ts';
+import type { FraudRow } from '@ecosystem/platform/contracts';
 
 
 export const checkNames = ['INVENTORY_CHECK', 'FRAUD_CHECK', 'ORDER_DETAILS_CHECK'] as const;

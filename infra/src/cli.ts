@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Command, Argument, InvalidArgumentError, Option } from 'commander';
+import { positiveInteger } from './cli-options.ts';
 import { InfraError } from './errors.ts';
 import { down, fetchServers, reset, status, up, type ServerName } from './launcher.ts';
 import { localPaths } from './paths.ts';
@@ -69,10 +70,10 @@ program
   .command('logs')
   .description('print the last lines of a server log')
   .addArgument(new Argument('<server>').choices(serverNames))
-  .option('-n, --lines <count>', 'number of lines', '50')
+  .addOption(new Option('-n, --lines <count>', 'number of lines').default(50).argParser(positiveInteger))
   .option('-f, --follow', 'keep printing new lines')
-  .action((server: ServerName, options: { lines: string; follow?: boolean }) => {
-    const args = ['-n', options.lines, ...(options.follow ? ['-F'] : []), localPaths.log(server)];
+  .action((server: ServerName, options: { lines: number; follow?: boolean }) => {
+    const args = ['-n', String(options.lines), ...(options.follow ? ['-F'] : []), localPaths.log(server)];
     spawn('tail', args, { stdio: 'inherit' }).on('exit', (code) => (process.exitCode = code ?? 0));
   });
 

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { InfraError } from './errors.ts';
 import { localPaths } from './paths.ts';
-import { launch, likelyFix, logTail, portInUse, residentMemory, runningPid, sleep, stop } from './processes.ts';
+import os from 'node:os';
+import { launch, likelyFix, logSize, logTail, portInUse, residentMemory, runningPid, sleep, startupCause, stop } from './processes.ts';
 import { elasticsearchServer } from './servers/elasticsearch.ts';
 import { bootstrapServers, brokerCountMismatch, formattedBrokerCount, kafkaServers, loopbackLayout } from './servers/kafka.ts';
 import { registryServer } from './servers/registry.ts';
@@ -56,44 +57,99 @@ export async function fetchServers(names?: readonly ServerName[]): Promise<void>
   }
 }
 
-async function waitHealthy(server: LocalServer, pid: number | undefined): Promise<void> {
-  const deadline = Date.now() + server.startupTimeoutMs;
-  while (Date.now() < deadline) {
+/**
+ * How long a server may take to become healthy: its own limit, stretched on a busy machine
+ * (by the load average per core, up to three times), or INFRA_STARTUP_TIMEOUT seconds.
+ */
+export function startupLimitMs(server: Pick<LocalServer, 'startupTimeoutMs'>, environment: NodeJS.ProcessEnv = process.env, load = os.loadavg()[0] ?? 0, cores = os.cpus().length): number {
+  const configured = Number(environment.INFRA_STARTUP_TIMEOUT);
+  if (environment.INFRA_STARTUP_TIMEOUT && Number.isFinite(configured) && configured > 0) return configured * 1_000;
+  return Math.round(server.startupTimeoutMs * Math.min(3, Math.max(1, load / Math.max(1, cores))));
+}
+
+
+/**
+ * Waits until the server is healthy, reporting progress while it waits, and tells slow from
+ * broken: a server that exited is broken at once; one past its limit whose log still moves
+ * is given up to twice as long again; one past it with a quiet log is stuck. The error names
+ * the cause from the server's log (an error line, never a warning).
+ */
+async function waitHealthy(server: LocalServer, pid: number | undefined, report: Report = () => {}): Promise<void> {
+  const started = Date.now();
+  const limit = startupLimitMs(server);
+  const progressEveryMs = Math.min(15_000, Math.max(1_000, limit / 4));
+  // A server that wrote to its log within this long is starting slowly, not stuck.
+  const stalledAfterMs = Math.min(30_000, limit / 2);
+  let nextProgress = started + progressEveryMs;
+  let size = pid === undefined ? 0 : await logSize(server.id, server.paths);
+  let lastMoved = started;
+  let extended = false;
+  const failure = async (message: string, fallbackFix: string) => {
+    const tail = await logTail(server.id, 25, server.paths);
+    const cause = startupCause(tail);
+    return new InfraError(
+      `${message}${cause ? `\ncause (from its log): ${cause}` : ''}`,
+      likelyFix(tail) ?? fallbackFix,
+      tail,
+    );
+  };
+  for (;;) {
     if (await server.isHealthy()) return;
-    if (pid !== undefined && (await runningPid(server.id, server.paths)) === undefined) {
-      const tail = await logTail(server.id, 25, server.paths);
-      throw new InfraError(
-        `${server.title} exited during startup (log: ${server.paths.log(server.id)}).`,
-        likelyFix(tail) ?? `Read the log above; \`npm run infra -- reset\` starts from empty data.`,
-        tail,
-      );
+    const now = Date.now();
+    const seconds = Math.round((now - started) / 1000);
+    if (pid !== undefined) {
+      if ((await runningPid(server.id, server.paths)) === undefined) {
+        throw await failure(`${server.title} exited during startup, after ${seconds} s (log: ${server.paths.log(server.id)}).`, 'Read the log above; `npm run infra -- reset` starts from empty data.');
+      }
+      const current = await logSize(server.id, server.paths);
+      if (current !== size) {
+        size = current;
+        lastMoved = now;
+      }
+    }
+    const quietMs = now - lastMoved;
+    if (now >= nextProgress) {
+      nextProgress += progressEveryMs;
+      report(`${server.id}: still starting after ${seconds} s${pid === undefined ? '' : quietMs < stalledAfterMs ? ' (its log is moving)' : ` (its log has been quiet for ${Math.round(quietMs / 1000)} s)`}`);
+    }
+    if (now - started >= limit) {
+      if (isExternal(server)) {
+        throw new InfraError(
+          `${server.title} at ${server.endpoint} (from ${server.externalVariable}) is not answering.`,
+          `Start that server, or unset ${server.externalVariable} to let the launcher run a local one.`,
+        );
+      }
+      const slow = pid !== undefined && quietMs < stalledAfterMs;
+      if (slow && now - started < 3 * limit) {
+        if (!extended) report(`${server.id}: slow, but its log is moving: waiting up to ${Math.round((2 * limit) / 1000)} s more`);
+        extended = true;
+      } else {
+        throw await failure(
+          slow
+            ? `${server.title} was still starting after ${seconds} s (its log kept moving: slow, not stuck).`
+            : `${server.title} did not become healthy within ${seconds} s${pid === undefined ? '' : `, and its log has been quiet for ${Math.round(quietMs / 1000)} s`} (log: ${server.paths.log(server.id)}).`,
+          slow
+            ? 'The machine is probably busy: give it more time with INFRA_STARTUP_TIMEOUT=<seconds>, or start again when it is quieter.'
+            : 'Read the log tail above; `npm run infra -- reset` starts from empty data.',
+        );
+      }
     }
     await sleep(500);
   }
-  const tail = pid === undefined ? '' : await logTail(server.id, 25, server.paths);
-  throw new InfraError(
-    isExternal(server)
-      ? `${server.title} at ${server.endpoint} (from ${server.externalVariable}) is not answering.`
-      : `${server.title} did not become healthy within ${server.startupTimeoutMs / 1000} s.`,
-    isExternal(server)
-      ? `Start that server, or unset ${server.externalVariable} to let the launcher run a local one.`
-      : (likelyFix(tail) ?? 'Read the log tail above; a slow first start may need more time on a busy machine.'),
-    tail || undefined,
-  );
 }
 
-/** Starts one server (unless it runs already) and waits until it is healthy. */
-export async function startServer(server: LocalServer, report: Report): Promise<void> {
+/** Starts one server (unless it runs already) and waits until it is healthy; true when it launched it. */
+export async function startServer(server: LocalServer, report: Report, onLaunched: (pid: number) => void = () => {}): Promise<boolean> {
   if (isExternal(server)) {
-    await waitHealthy(server, undefined);
+    await waitHealthy(server, undefined, report);
     report(`${server.id}: external at ${server.endpoint} (${server.externalVariable}), healthy`);
-    return;
+    return false;
   }
   const existing = await runningPid(server.id, server.paths);
   if (existing !== undefined) {
-    await waitHealthy(server, existing);
+    await waitHealthy(server, existing, report);
     report(`${server.id}: already running (pid ${existing}) at ${server.endpoint}`);
-    return;
+    return false;
   }
   for (const port of server.ports) {
     if (await portInUse(port)) {
@@ -105,8 +161,10 @@ export async function startServer(server: LocalServer, report: Report): Promise<
   }
   const started = Date.now();
   const pid = await launch(server.id, await server.prepare(), server.paths);
-  await waitHealthy(server, pid);
+  onLaunched(pid);
+  await waitHealthy(server, pid, report);
   report(`${server.id}: started (pid ${pid}) at ${server.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
 }
 
 /**
@@ -120,11 +178,13 @@ export async function stopServer(server: LocalServer, graceMs?: number): Promise
 }
 
 /**
- * Brings the infrastructure up and waits until every server is healthy. Idempotent: servers
- * already running are only checked. Every failure is collected so one broken server does
- * not hide another.
+ * Brings the infrastructure up and waits until every server is healthy; returns the servers it
+ * launched (not those already running or external), which the caller may stop when done.
+ * Idempotent: servers already running are only checked. Every failure is collected so one
+ * broken server does not hide another, and a failed `up` stops what it launched before it
+ * throws: it leaves no half-started infrastructure behind.
  */
-export async function up(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<void> {
+export async function up(names?: readonly ServerName[], report: Report = console.log, options: InfraOptions = {}): Promise<ServerName[]> {
   const servers = await select(names, options, 'request');
   const brokers = servers.filter((server) => server.name === 'kafka' && !isExternal(server)).length;
   const formatted = await formattedBrokerCount();
@@ -132,18 +192,33 @@ export async function up(names?: readonly ServerName[], report: Report = console
   if (brokers > 0 && formatted !== undefined && formatted !== brokers) throw brokerCountMismatch(localPaths, formatted, brokers);
   await fetchServers(servers.map((server) => server.name));
   // The nodes of a cluster must start together: none is healthy before a quorum of controllers runs.
-  const results = await Promise.allSettled(servers.map((server) => startServer(server, report)));
-  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failures.length === 1) throw failures[0];
-  if (failures.length > 1) {
-    const errors = failures.map((failure) => (failure instanceof Error ? failure : new Error(String(failure))));
-    throw new InfraError(
-      errors.map((error) => error.message).join('\n'),
-      errors.map((error) => (error instanceof InfraError ? error.fix : undefined)).filter(Boolean).join('\n'),
-      errors.map((error) => (error instanceof InfraError ? error.details : undefined)).filter(Boolean).join('\n---\n'),
-    );
-  }
+  const launched = await startServers(servers, report);
   if (brokers > 1) report(`kafka: ${brokers} brokers; clients use KAFKA_BROKERS=${bootstrapServers(loopbackLayout(brokers))}`);
+  return [...new Set(launched.map((server) => server.name))];
+}
+
+/**
+ * Starts servers side by side (the nodes of a cluster must: none is healthy before a quorum of
+ * controllers runs) and returns those it launched. Every failure is collected so one broken
+ * server does not hide another; when any failed, the ones it launched are stopped again before
+ * it throws: what it started, it stops.
+ */
+export async function startServers(servers: readonly LocalServer[], report: Report): Promise<LocalServer[]> {
+  const launched: LocalServer[] = [];
+  const results = await Promise.allSettled(servers.map((server) => startServer(server, report, () => launched.push(server))));
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failures.length === 0) return launched;
+  for (const server of [...launched].reverse()) {
+    const pid = await stopServer(server);
+    if (pid !== undefined) report(`${server.id}: stopped again (pid ${pid}): this start failed`);
+  }
+  if (failures.length === 1) throw failures[0];
+  const errors = failures.map((failure) => (failure instanceof Error ? failure : new Error(String(failure))));
+  throw new InfraError(
+    errors.map((error) => error.message).join('\n'),
+    errors.map((error) => (error instanceof InfraError ? error.fix : undefined)).filter(Boolean).join('\n'),
+    errors.map((error) => (error instanceof InfraError ? error.details : undefined)).filter(Boolean).join('\n---\n'),
+  );
 }
 
 /** Stops the local servers (external ones are left alone). Idempotent. */

@@ -19,30 +19,53 @@ export async function ensureMaven(): Promise<void> {
   }
 }
 
+/** Bytes of a size as Maven's transfer log prints it ("1.2 MB", "830 kB", "12 B"). */
+function bytesOf(amount: string, unit: string): number {
+  const scale: Record<string, number> = { B: 1, kB: 1_000, KB: 1_000, MB: 1_000_000, GB: 1_000_000_000 };
+  return Number(amount) * (scale[unit] ?? 0);
+}
+
 /**
- * Runs Maven and shows its download progress: Maven's "Progress" lines are redrawn in
- * place on a terminal, "Downloaded" lines are kept, the rest is kept for the error report.
+ * Counts the files and bytes of Maven's transfer log ("Downloaded from central: <url> (1.2 MB
+ * at 3 MB/s)"), so that a download shows as one progress line rather than a line per file.
+ */
+export class DownloadProgress {
+  files = 0;
+  bytes = 0;
+
+  /** Takes a line of Maven's output; true when it was a finished download. */
+  add(line: string): boolean {
+    if (!/Downloaded from /.test(line)) return false;
+    this.files += 1;
+    const size = /\((\d+(?:\.\d+)?) (B|kB|KB|MB|GB) at /.exec(line);
+    if (size) this.bytes += bytesOf(size[1]!, size[2]!);
+    return true;
+  }
+
+  describe(what: string, seconds?: number): string {
+    if (this.files === 0) return `${what}: nothing to download (in the local Maven repository already)`;
+    const amount = `${this.files} file${this.files === 1 ? '' : 's'}, ${(this.bytes / 1_000_000).toFixed(1)} MB`;
+    return seconds === undefined ? `${what}: downloading... ${amount}` : `${what}: downloaded ${amount} in ${seconds.toFixed(1)} s`;
+  }
+}
+
+/**
+ * Runs Maven (batch mode) and shows its downloads as one progress line for the whole fetch:
+ * redrawn in place on a terminal, printed once when done otherwise. The rest of Maven's output
+ * is kept for the error report.
  */
 async function maven(args: string[], what: string): Promise<void> {
   await ensureMaven();
   const interactive = Boolean(process.stdout.isTTY);
-  const child = spawn('mvn', [...(interactive ? [] : ['-B']), '-Dstyle.color=never', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn('mvn', ['-B', '-Dstyle.color=never', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const transcript: string[] = [];
-  let redrawing = false;
+  const progress = new DownloadProgress();
+  const started = Date.now();
   const onText = (chunk: Buffer) => {
     for (const line of chunk.toString().split(/[\r\n]+/)) {
       if (!line.trim()) continue;
       transcript.push(line);
-      if (interactive && line.startsWith('Progress')) {
-        process.stdout.write(`\r  ${line.slice(0, 100).padEnd(100)}`);
-        redrawing = true;
-      } else if (/Downloaded from/.test(line) && /\.(jar|zip|gz)\b/.test(line)) {
-        if (redrawing) process.stdout.write('\n');
-        redrawing = false;
-        process.stdout.write(`  ${line.replace(/^\[INFO\]\s*/, '')}\n`);
-      }
+      if (progress.add(line) && interactive) process.stdout.write(`\r  ${progress.describe(what).slice(0, 100).padEnd(100)}`);
     }
   };
   child.stdout.on('data', onText);
@@ -51,15 +74,18 @@ async function maven(args: string[], what: string): Promise<void> {
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (redrawing) process.stdout.write('\n');
-  if (code !== 0) {
-    const errors = transcript.filter((line) => line.includes('ERROR')).slice(0, 8).join('\n');
-    throw new InfraError(
-      `Maven could not fetch ${what}.`,
-      'Check that Maven Central is reachable (or that ~/.m2/settings.xml points at a mirror that has it), then retry.',
-      errors || transcript.slice(-15).join('\n'),
-    );
+  if (interactive && progress.files > 0) process.stdout.write('\r');
+  if (code === 0) {
+    console.log(`  ${progress.describe(what, (Date.now() - started) / 1000).padEnd(interactive ? 100 : 0)}`);
+    return;
   }
+  if (interactive && progress.files > 0) process.stdout.write('\n');
+  const errors = transcript.filter((line) => line.includes('ERROR')).slice(0, 8).join('\n');
+  throw new InfraError(
+    `Maven could not fetch ${what}.`,
+    'Check that Maven Central is reachable (or that ~/.m2/settings.xml points at a mirror that has it), then retry.',
+    errors || transcript.slice(-15).join('\n'),
+  );
 }
 
 /** Writes the resolved runtime classpath of a pom (its jars stay in the local Maven repository). */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile, readlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { localPaths, type InfraPaths } from './paths.ts';
@@ -102,15 +102,17 @@ export interface ProcessStat {
   processGroup: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /** When the process started, in clock ticks after boot: with the pid, it names one process (pids are reused). */
+  startTicks: number;
 }
 
 /** Parses /proc/<pid>/stat. The command name is in parentheses and may hold spaces, so fields are counted after the last ')'. */
 export function parseStat(text: string): ProcessStat {
   const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
-  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15), numbered as in proc(5).
+  // After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... starttime(22), numbered as in proc(5).
   const field = (number: number) => Number(fields[number - 3]);
-  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15) };
-  if (!Number.isFinite(stat.parent) || !Number.isFinite(stat.processGroup) || !Number.isFinite(stat.cpuTicks)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
+  const stat = { parent: field(4), processGroup: field(5), cpuTicks: field(14) + field(15), startTicks: field(22) };
+  if (!Object.values(stat).every(Number.isFinite)) throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
   return stat;
 }
 
@@ -174,6 +176,27 @@ export async function logTail(server: string, lines = 25, paths: InfraPaths = lo
   }
 }
 
+/**
+ * The line of a server's log that most likely says why it did not start: the deepest `Caused
+ * by:` of the last exception, else the last line at ERROR or FATAL level (warnings are never a
+ * cause). Undefined when the log holds no error.
+ */
+export function startupCause(logText: string): string | undefined {
+  const lines = logText.split('\n').map((line) => line.trim()).filter(Boolean);
+  const errors = lines.filter((line) => /\b(ERROR|FATAL|SEVERE)\b|^Exception in thread|^Error:|^Caused by:|bootstrap checks failed|bootstrap check failure/.test(line) && !/\b(WARN|WARNING|INFO|DEBUG)\b/.test(line.slice(0, 60)));
+  const cause = [...errors].reverse().find((line) => line.startsWith('Caused by:')) ?? errors[errors.length - 1];
+  return cause === undefined ? undefined : cause.length > 300 ? `${cause.slice(0, 300)}...` : cause;
+}
+
+/** The size of a server's log, to tell a server that is slowly starting (its log moves) from one that is stuck. */
+export async function logSize(server: string, paths: InfraPaths = localPaths): Promise<number> {
+  try {
+    return (await stat(paths.log(server))).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** Recognizes the usual reasons a server dies at startup and names the fix. */
 export function likelyFix(logText: string): string | undefined {
   const known: Array<[RegExp, string]> = [
@@ -181,7 +204,9 @@ export function likelyFix(logText: string): string | undefined {
     [/UnsupportedClassVersionError/, 'The server needs a newer Java: install a newer JDK and set JAVA_HOME to it.'],
     [/OutOfMemoryError|Cannot allocate memory|insufficient memory/, 'The server ran out of memory: free some memory or raise its heap (INFRA_*_HEAP).'],
     [/No space left on device|flood stage disk watermark/, 'The disk is full: free space, or run `npm run infra -- reset` to drop local data.'],
-    [/vm\.max_map_count/, 'Raise vm.max_map_count: sudo sysctl -w vm.max_map_count=262144.'],
+    // Only when the bootstrap checks are enforced and failed: in single-node mode Elasticsearch
+    // merely warns about vm.max_map_count, and the warning is no reason for a failed start.
+    [/bootstrap checks failed[\s\S]*vm\.max_map_count|vm\.max_map_count[\s\S]*bootstrap checks failed/, 'Raise vm.max_map_count: sudo sysctl -w vm.max_map_count=262144.'],
     [/Invalid cluster\.id|InconsistentClusterIdException|meta\.properties/, 'The Kafka data folder belongs to another cluster: run `npm run infra -- reset`.'],
     [/AccessDeniedException|Permission denied/, 'A file or folder is not accessible to the server user: run `npm run infra -- reset`, or check the permissions of INFRA_HOME.'],
     [/can not run elasticsearch as root/, 'Elasticsearch refuses root; the launcher runs it as an unprivileged user (INFRA_ELASTICSEARCH_USER).'],

@@ -1,5 +1,5 @@
 import { createSchemaRegistry, recordSchema, registerSchema, Topics, topicSerdes, valueSubject } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createLogger, createStreamsApp, loadConfig, runService } from '@ecosystem/platform';
+import { createHttpServer, createKafka, createStreamsApp, runService } from '@ecosystem/platform';
 import { orderEnrichmentConfig } from './config.ts';
 import type { FraudEngine } from './engine.ts';
 import { KsqlDbClient } from './ksqldb-client.ts';
@@ -10,11 +10,8 @@ import { ksqlVariables, loadStatements } from './sql.ts';
 import { enrichmentTopics, enrichmentTopology } from './topology.ts';
 
 const service = 'order-enrichment';
-const logger = createLogger(service);
 
-await runService(service, logger, async () => {
-  const config = loadConfig(orderEnrichmentConfig);
-  logger.level = config.LOG_LEVEL;
+await runService(service, orderEnrichmentConfig, async (config, logger) => {
   const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
   const serdes = topicSerdes(registry, { prefix: config.TOPIC_PREFIX });
 

@@ -1,4 +1,5 @@
 import type { Customer, Order, OrderEnriched } from '@ecosystem/avro';
+import type { FraudRow } from '@ecosystem/platform/contracts';
 
 /**
  * The business rules of the enriched view and the fraud table, shared by both engines: the
@@ -96,15 +97,8 @@ export function isFraud(counts: number): boolean {
   return counts > fraudThreshold;
 }
 
-/** A row of GET /fraud. */
-export interface FraudRow {
-  customerId: number;
-  firstName: string | null;
-  lastName: string | null;
-  counts: number;
-  windowStart: number;
-  windowEnd: number;
-}
+/** A row of GET /fraud: the contract with its readers (the dashboard) lives in the platform. */
+export type { FraudRow };
 
 /** The row of a customer's window, or undefined when the window is not fraud. */
 export function fraudRow(customerId: number, window: FraudWindow, count: FraudCount): FraudRow | undefined {

@@ -1,16 +1,13 @@
 import { createSchemaRegistry, topicSerdes, type Order } from '@ecosystem/avro';
-import { BatchingProducer, createHttpServer, createKafka, createLogger, createStreamsApp, loadConfig, runService } from '@ecosystem/platform';
+import { BatchingProducer, createHttpServer, createKafka, createStreamsApp, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
 import { ordersApi } from './routes.ts';
 import { ordersViewTopology } from './topology.ts';
 import { OrderWaiters } from './waiters.ts';
 
 const service = 'orders-service';
-const logger = createLogger(service);
 
-await runService(service, logger, async () => {
-  const config = loadConfig(ordersServiceConfig);
-  logger.level = config.LOG_LEVEL;
+await runService(service, ordersServiceConfig, async (config, logger) => {
   const endpoint = config.ADVERTISED_ENDPOINT ?? `127.0.0.1:${config.PORT}`;
   const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
   const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });

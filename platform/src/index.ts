@@ -7,3 +7,4 @@ export * from './lifecycle.ts';
 export * from './streams-app.ts';
 export * from './streams-service.ts';
 export * from './batching-producer.ts';
+export * from './contracts.ts';

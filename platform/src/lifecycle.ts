@@ -1,12 +1,32 @@
-import type { Logger } from './logger.ts';
-import { ConfigError } from './config.ts';
+import type { LevelWithSilent } from 'pino';
+import type { z } from 'zod';
+import { ConfigError, loadConfig, type env } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+/** A service's configuration shape: whatever it reads, and the log level its logger takes. */
+export type ServiceConfigShape = z.ZodRawShape & { LOG_LEVEL: ReturnType<typeof env.logLevel> };
 
 /**
- * The one way a service process starts and stops: `start` brings the service up and
- * returns how to stop it; SIGTERM or SIGINT stops it cleanly (a second signal exits at
- * once); a configuration error prints the variables at fault and exits 1, without a stack.
+ * The one way a service process starts and stops: its configuration is read and checked
+ * first (an error prints the variables at fault and exits 1, without a stack), its logger
+ * takes the parsed LOG_LEVEL, then `start` brings the service up and returns how to stop it;
+ * SIGTERM or SIGINT stops it cleanly (a second signal exits at once).
  */
-export async function runService(name: string, logger: Logger, start: () => Promise<() => Promise<void>>): Promise<void> {
+export async function runService<Shape extends ServiceConfigShape>(
+  name: string,
+  shape: Shape,
+  start: (config: z.infer<z.ZodObject<Shape>>, logger: Logger) => Promise<() => Promise<void>>,
+): Promise<void> {
+  let config: z.infer<z.ZodObject<Shape>>;
+  try {
+    config = loadConfig(shape);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${name}: ${error.message}`);
+    process.exit(1);
+  }
+  // The shape's LOG_LEVEL is the shared enum, so the parsed value is a level (generic types cannot follow it there).
+  const logger = createLogger(name, (config as { LOG_LEVEL: LevelWithSilent }).LOG_LEVEL);
   let stop: (() => Promise<void>) | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -28,7 +48,7 @@ export async function runService(name: string, logger: Logger, start: () => Prom
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   try {
-    stop = await start();
+    stop = await start(config, logger);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${name}: ${error.message}`);

@@ -4,9 +4,10 @@ export type { Logger };
 
 /**
  * The one structured logger: JSON lines on stdout, one field `service` naming the process,
- * so the logs of many services can be merged and filtered.
+ * so the logs of many services can be merged and filtered. A service's level is its parsed
+ * LOG_LEVEL (runService passes it); tools pass their own.
  */
-export function createLogger(service: string, level: LevelWithSilent = readLevel()): Logger {
+export function createLogger(service: string, level: LevelWithSilent = 'info'): Logger {
   return pino({
     name: service,
     level,
@@ -16,8 +17,3 @@ export function createLogger(service: string, level: LevelWithSilent = readLevel
   });
 }
 
-function readLevel(): LevelWithSilent {
-  const level = process.env.LOG_LEVEL;
-  const known: LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-  return known.find((candidate) => candidate === level) ?? 'info';
-}

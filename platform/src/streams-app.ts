@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { KafkaStreams, type KafkaClients, type Topology } from '@ecosystem/streams';
-import { env } from './config.ts';
+import { env, type InfrastructureConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { z } from 'zod';
 
@@ -20,17 +20,8 @@ export const streamsConfig = {
   REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
 };
 
-export interface StreamsServiceConfig {
-  TOPIC_PREFIX?: string;
-  APPLICATION_ID?: string | undefined;
-  STATE_DIR?: string | undefined;
-  INSTANCE_ID: string;
-  PROCESSING_GUARANTEE: 'exactly-once' | 'at-least-once';
-  COMMIT_INTERVAL_MS: number;
-  MAX_TASK_IDLE_MS: number;
-  SESSION_TIMEOUT_MS: number;
-  REPLICATION_FACTOR?: number | undefined;
-}
+/** What createStreamsApp reads of a service's parsed configuration: inferred from the shapes, never spelled twice. */
+export type StreamsServiceConfig = z.infer<z.ZodObject<typeof streamsConfig>> & Partial<Pick<InfrastructureConfig, 'TOPIC_PREFIX'>>;
 
 /** The streams application of a service, configured the same way in every service. */
 export function createStreamsApp(options: {

@@ -1,11 +1,11 @@
 import { createSchemaRegistry, topicSerdes, type TopicSerdes } from '@ecosystem/avro';
 import type { KafkaStreams, Topology } from '@ecosystem/streams';
 import type { z } from 'zod';
-import { env, infrastructureConfig, loadConfig } from './config.ts';
+import { env, infrastructureConfig } from './config.ts';
 import { createHttpServer, Router } from './http.ts';
 import { createKafka } from './kafka.ts';
 import { runService } from './lifecycle.ts';
-import { createLogger, type Logger } from './logger.ts';
+import type { Logger } from './logger.ts';
 import { createStreamsApp, streamsConfig } from './streams-app.ts';
 
 const serviceConfig = {
@@ -35,10 +35,9 @@ export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
  */
 export async function runStreamsService<Shape extends z.ZodRawShape>(definition: StreamsServiceDefinition<Shape>): Promise<void> {
   const shape = { ...serviceConfig, PORT: env.port(definition.defaultPort), ...definition.config };
-  const logger = createLogger(definition.service);
-  await runService(definition.service, logger, async () => {
-    const config = loadConfig(shape) as z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
-    logger.level = config.LOG_LEVEL;
+  await runService(definition.service, shape, async (parsed, logger) => {
+    // A spread with a generic part: TypeScript cannot infer it whole, so the two parts are named.
+    const config = parsed as z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
     const kafka = createKafka({ clientId: definition.service, brokers: config.KAFKA_BROKERS, logger });
     const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
     const topology = definition.topology({ serdes, config, logger });

@@ -6,7 +6,7 @@ const stat = '4242 (node (main) x) S 4100 4242 4100 34816 4242 4194304 9021 0 12
 
 describe('parseStat', () => {
   it('counts fields after the last parenthesis of the command name', () => {
-    expect(parseStat(stat)).toEqual({ parent: 4100, processGroup: 4242, cpuTicks: 1234 + 567 });
+    expect(parseStat(stat)).toEqual({ parent: 4100, processGroup: 4242, cpuTicks: 1234 + 567, startTicks: 5512 });
   });
 
   it('refuses a line it cannot read', () => {

@@ -189,8 +189,8 @@ export class TestSystem {
   }
 
   /** Reads a topic of this system from the beginning until `done`, decoding values. */
-  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V }>> {
-    const records: Array<{ key: string; value: V }> = [];
+  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V; timestamp: number }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V; timestamp: number }>> {
+    const records: Array<{ key: string; value: V; timestamp: number }> = [];
     if (done(records)) return records;
     let reader: Awaited<ReturnType<typeof followTopics>> | undefined;
     try {
@@ -202,13 +202,13 @@ export class TestSystem {
           resolve();
         };
         followTopics(this.kafka, [topic], { from: 'beginning', name: `${this.prefix}reader` }, async (_topic, _partition, fetched) => {
-          for (const { key, value: bytes } of fetched) {
+          for (const { key, value: bytes, timestamp } of fetched) {
             if (!key || !bytes) continue;
             // A record that does not decode (a poison record a test wrote) is not one of ours: skip it.
             const value = await Promise.resolve()
               .then(() => decode(bytes))
               .catch(() => undefined);
-            if (value !== undefined) records.push({ key: key.toString(), value });
+            if (value !== undefined) records.push({ key: key.toString(), value, timestamp });
           }
           check();
         }).then((started) => (reader = started), reject);

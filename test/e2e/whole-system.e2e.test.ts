@@ -1,9 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, open, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { localPaths } from '@ecosystem/infra';
+import { allServices } from '../../scripts/services.ts';
+import { isRunning, readSystemRecord, type SystemRecord } from '../../scripts/system-record.ts';
 
 /**
  * The system the way the README runs it: `npm start` (with the populator), then requests as
@@ -18,7 +21,7 @@ const startedAt = new Date().toISOString();
 
 afterAll(async () => {
   // Whatever happened, leave nothing running.
-  for (const pid of await processesOfThisRun()) process.kill(pid, 'SIGKILL');
+  for (const pid of [...(await processesOfThisRun()), ...(await processesOfThisRun(quietPrefix))]) process.kill(pid, 'SIGKILL');
 });
 
 async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -51,12 +54,12 @@ async function serviceProblems(): Promise<string> {
 }
 
 /** Processes of this run: their environment carries our topic prefix. */
-async function processesOfThisRun(): Promise<number[]> {
+async function processesOfThisRun(topicPrefix = prefix): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const environment = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    if (environment.includes(`TOPIC_PREFIX=${prefix}`)) found.push(Number(entry));
+    if (environment.includes(`TOPIC_PREFIX=${topicPrefix}`)) found.push(Number(entry));
   }
   return found;
 }
@@ -133,5 +136,76 @@ describe('npm start, as the README says', () => {
     process.kill(-system.pid!, 'SIGINT');
     await exited;
     await eventually(async () => ((await processesOfThisRun()).length === 0 ? true : undefined), 60_000, 'every process of the run to exit');
+  }, 400_000);
+});
+
+const quietPrefix = `quiet-${Date.now().toString(36)}.`;
+
+/** `npm run status` / `npm run stop`, as a user runs them from another terminal. */
+function npmRun(script: 'status' | 'stop'): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '-s', script], { cwd: repository, timeout: 180_000 }, (_error, stdout, stderr) => resolve(stdout + stderr));
+  });
+}
+
+/** The lines appended to a file after `offset`. */
+async function linesAfter(file: string, offset: number): Promise<string[]> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return [];
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.toString('utf8').split('\n').filter((line) => line.trim());
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('npm start, left alone for a minute and then killed', () => {
+  it('logs no ERROR line in its first minute; kill -9 of it leaves no service running; status and stop agree', async () => {
+    const outbox = await mkdtemp(path.join(os.tmpdir(), 'quiet-outbox-'));
+    // Only what this run appends to each log counts (the logs grow across runs).
+    const names = [...allServices.map((service) => service.name), 'populator'];
+    const logs = names.map((name) => path.join(localPaths.logs, `${name}.log`));
+    const offsets = await Promise.all(logs.map((file) => stat(file).then((info) => info.size, () => 0)));
+    const run = spawn('npm', ['start'], { cwd: repository, env: { ...process.env, TOPIC_PREFIX: quietPrefix, OUTBOX_DIR: outbox }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const printed: string[] = [];
+    run.stdout!.on('data', (chunk: Buffer) => printed.push(chunk.toString()));
+    run.stderr!.on('data', (chunk: Buffer) => printed.push(chunk.toString()));
+    const record = await eventually(async () => {
+      const current = readSystemRecord();
+      return current && current.processes.length === allServices.length ? current : undefined;
+    }, 120_000, 'npm start to start every service');
+    await eventually(async () => ((await fetch('http://127.0.0.1:8000/ready')).ok ? true : undefined), 150_000, 'the orders service');
+
+    // Its first minute, the populator at its default rate.
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    const problems: string[] = [];
+    for (const [index, file] of logs.entries()) {
+      for (const line of await linesAfter(file, offsets[index]!)) {
+        if (/"level":"(error|fatal)"/.test(line) || (!line.startsWith('{') && /\berror\b/i.test(line))) problems.push(`${names[index]}: ${line.slice(0, 300)}`);
+      }
+    }
+    // Soft: the supervisor part below runs (and is judged) whatever the logs said.
+    expect.soft(problems, `ERROR lines in the first minute of npm start:\n${problems.slice(0, 20).join('\n')}`).toEqual([]);
+    expect(await npmRun('status')).toContain(`npm start is running (pid ${record.supervisor.pid}`);
+
+    // kill -9 of the supervisor: its services stop by themselves within seconds.
+    const current = readSystemRecord() as SystemRecord;
+    const killed = Date.now();
+    process.kill(current.supervisor.pid, 'SIGKILL');
+    await eventually(async () => (current.processes.some(isRunning) ? undefined : true), 15_000, `the services to stop without their supervisor (${current.processes.filter(isRunning).map((left) => left.name).join(', ')})`);
+    console.log(`every service had stopped ${((Date.now() - killed) / 1000).toFixed(1)} s after kill -9 of npm start`);
+    expect(await processesOfThisRun(quietPrefix)).toEqual([]);
+
+    const status = await npmRun('status');
+    expect(status).toContain(`npm start (pid ${current.supervisor.pid}, started ${current.startedAt}) is not running: it ended without stopping. Nothing of it is left running`);
+    for (const service of allServices) expect(status).toMatch(new RegExp(`${service.name} +down`));
+    const stop = await npmRun('stop');
+    expect(stop).toContain(`npm start (pid ${current.supervisor.pid}, started ${current.startedAt}) is gone; stopping what it left.`);
+    expect(stop).toContain('stopped.');
+    expect(await npmRun('status')).toContain('npm start is not running');
+    run.kill('SIGKILL');
   }, 400_000);
 });

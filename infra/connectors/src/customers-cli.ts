@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { customerLevels, type CustomerLevel } from '@ecosystem/avro';
-import { addCustomer, customersAfter, customersDbPath, openCustomersDb, seedCustomerTable, type CustomersDatabase } from './customers-db.ts';
+import { positiveInteger } from '@ecosystem/infra';
+import { addCustomer, customersAfter, customersDbPath, defaultCustomerCount, openCustomersDb, seedCustomerTable, type CustomersDatabase } from './customers-db.ts';
 
 /** Opens the database named by --db (default: CUSTOMERS_DB, else .local/customers.db), runs `action`, closes it. */
 function withDb<T>(file: string, action: (db: CustomersDatabase) => T): T {
@@ -16,16 +17,16 @@ const dbOption = () => new Option('--db <file>', 'the SQLite database (env CUSTO
 
 const program = new Command()
   .name('customers')
-  .description('The customers SQLite database that the customers source streams to the customers topic.')
-  .showHelpAfterError();
+  .description('The customers SQLite database that the customers source streams to the customers topic.');
 
 program
   .command('seed')
-  .description('create the table and, when it is empty, insert the nine seed customers (ids 1-9)')
+  .description('create the table and fill it up to --count customers: the nine seed customers (ids 1-9), then generated ones')
+  .addOption(new Option('--count <customers>', 'customers the table holds afterwards').default(defaultCustomerCount).argParser(positiveInteger))
   .addOption(dbOption())
-  .action((options: { db: string }) => {
-    const inserted = withDb(options.db, seedCustomerTable);
-    console.log(inserted > 0 ? `seeded ${inserted} customers into ${options.db}` : `${options.db} already has customers: nothing seeded`);
+  .action((options: { db: string; count: number }) => {
+    const inserted = withDb(options.db, (db) => seedCustomerTable(db, options.count));
+    console.log(inserted > 0 ? `seeded ${inserted} customers into ${options.db}` : `${options.db} already has ${options.count} customers or more: nothing seeded`);
   });
 
 program

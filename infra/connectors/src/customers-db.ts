@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCustomerLevel, recordSchema, type Customer, type CustomerLevel } from '@ecosystem/avro';
+// The English locale alone: the package's main entry loads every locale (ten times slower to import).
+import { faker } from '@faker-js/faker/locale/en';
 import Database from 'better-sqlite3';
 import { customersSourceJob } from './jobs.ts';
 
@@ -54,19 +56,57 @@ export const seedCustomers: readonly Customer[] = [
 ];
 
 /**
- * Inserts the nine seed customers into an empty table and returns how many it inserted (9 or 0).
- * Only an empty table is seeded: the source streams ids above its position, so rows slipped in
- * below ids already streamed would never reach the topic.
+ * How many customers a new database gets (CUSTOMER_COUNT): enough that most of them order
+ * rarely at the populator's rate, which spreads its orders over all of them.
  */
-export function seedCustomerTable(db: CustomersDatabase): number {
+export const defaultCustomerCount = 1_000;
+
+/** Shares of the levels among the generated customers: few platinum, many bronze. */
+const levelWeights: Array<{ value: CustomerLevel; weight: number }> = [
+  { value: 'platinum', weight: 5 },
+  { value: 'gold', weight: 15 },
+  { value: 'silver', weight: 30 },
+  { value: 'bronze', weight: 50 },
+];
+
+/**
+ * The customer with this id of the seeded base: one of the nine above for ids 1-9, otherwise a
+ * generated one, the same for the same id on every machine (faker seeded with the id).
+ */
+export function seedCustomer(id: number): Customer {
+  const anchor = seedCustomers[id - 1];
+  if (anchor) return anchor;
+  faker.seed(id);
+  const firstName = faker.person.firstName();
+  const lastName = faker.person.lastName();
+  const local = `${firstName}.${lastName}`.toLowerCase().replace(/[^a-z.]/g, '');
+  return {
+    id,
+    firstName,
+    lastName,
+    // The id keeps two customers of the same name apart.
+    email: `${local}.${id}@example.com`,
+    address: `${faker.location.streetAddress()}, ${faker.location.city()}`,
+    level: faker.helpers.weightedArrayElement(levelWeights),
+  };
+}
+
+/**
+ * Fills the table up to `count` customers and returns how many it inserted: an empty table gets
+ * ids 1 to `count` (the nine seed customers first), a table with fewer rows gets the next ids
+ * after its highest. Rows only ever go above the highest id: the source streams ids above its
+ * position, so rows slipped in below ids already streamed would never reach the topic.
+ */
+export function seedCustomerTable(db: CustomersDatabase, count = defaultCustomerCount): number {
   const insert = db.prepare('INSERT INTO customers (id, first_name, last_name, email, address, level) VALUES (?, ?, ?, ?, ?, ?)');
   return db.transaction(() => {
-    const { count } = db.prepare('SELECT COUNT(*) AS count FROM customers').get() as { count: number };
-    if (count > 0) return 0;
-    for (const customer of seedCustomers) {
+    const { rows, highest } = db.prepare('SELECT COUNT(*) AS rows, COALESCE(MAX(id), 0) AS highest FROM customers').get() as { rows: number; highest: number };
+    const missing = Math.max(0, count - rows);
+    for (let index = 1; index <= missing; index += 1) {
+      const customer = seedCustomer(highest + index);
       insert.run(customer.id, customer.firstName, customer.lastName, customer.email, customer.address, customer.level);
     }
-    return seedCustomers.length;
+    return missing;
   }).immediate();
 }
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { createSchemaRegistry } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createLogger, env, infrastructureConfig, loadConfig, Router, runService } from '@ecosystem/platform';
+import { createHttpServer, createKafka, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { z } from 'zod';
-import { defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
+import { defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
 import { startCustomersSource, type CustomersSource } from './customers-source.ts';
 import { customersSourceJob } from './jobs.ts';
 
@@ -14,19 +14,18 @@ const config = {
   PORT: env.port(8106),
   HOST: env.text('0.0.0.0'),
   CUSTOMERS_DB: env.text(defaultCustomersDbPath),
-  /** Seed the nine customers into an empty table at start. */
+  /** Fill the table up to CUSTOMER_COUNT customers at start (the nine seed customers first). */
   SEED_CUSTOMERS: z.enum(['true', 'false']).default('true'),
+  /** Customers a seeded table holds; the populator spreads its orders over as many. */
+  CUSTOMER_COUNT: env.positiveInt(defaultCustomerCount),
   POLL_INTERVAL_MS: env.positiveInt(customersSourceJob.pollIntervalMs),
   BATCH_SIZE: env.positiveInt(500),
 };
 
-const logger = createLogger(service);
-await runService(service, logger, async () => {
-  const settings = loadConfig(config);
-  logger.level = settings.LOG_LEVEL;
+await runService(service, config, async (settings, logger) => {
   const db = openCustomersDb(path.resolve(settings.CUSTOMERS_DB));
   if (settings.SEED_CUSTOMERS === 'true') {
-    const seeded = seedCustomerTable(db);
+    const seeded = seedCustomerTable(db, settings.CUSTOMER_COUNT);
     if (seeded > 0) logger.info({ customers: seeded, db: db.name }, 'seeded the customers table');
   }
   const running: { source?: CustomersSource } = {};

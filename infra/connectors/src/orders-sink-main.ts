@@ -1,5 +1,5 @@
 import { createSchemaRegistry } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createLogger, env, infrastructureConfig, loadConfig, Router, runService } from '@ecosystem/platform';
+import { createHttpServer, createKafka, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { createElasticsearchClient } from './elasticsearch.ts';
 import { startOrdersSink, type OrdersSink } from './orders-sink.ts';
 
@@ -15,10 +15,7 @@ const config = {
   RETRY_MAX_BACKOFF_MS: env.positiveInt(30_000),
 };
 
-const logger = createLogger(service);
-await runService(service, logger, async () => {
-  const settings = loadConfig(config);
-  logger.level = settings.LOG_LEVEL;
+await runService(service, config, async (settings, logger) => {
   const elasticsearch = createElasticsearchClient(settings.ELASTICSEARCH_URL);
   const running: { sink?: OrdersSink } = {};
   // Health answers at once; readiness waits for the index and the consumer group.

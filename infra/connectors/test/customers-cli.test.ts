@@ -34,8 +34,8 @@ describe('the customers CLI', () => {
   });
 
   it('seeds once, adds customers printing their ids, and lists them', async () => {
-    expect((await run(['seed', '--db', db])).stdout).toContain('seeded 9 customers');
-    expect((await run(['seed', '--db', db])).stdout).toContain('nothing seeded');
+    expect((await run(['seed', '--count', '9', '--db', db])).stdout).toContain('seeded 9 customers');
+    expect((await run(['seed', '--count', '9', '--db', db])).stdout).toContain('nothing seeded');
     const added = await run(['add', '--first-name', 'Grace', '--last-name', 'Hopper', '--email', 'grace@example.com', '--address', '1 Navy Way', '--level', 'gold'], { CUSTOMERS_DB: db });
     expect(added).toMatchObject({ code: 0, stdout: '10\n' });
     const listed = (await run(['list', '--db', db])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; level: string });

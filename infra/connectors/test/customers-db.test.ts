@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addCustomer, customerFromRow, customersAfter, customersDbPath, defaultCustomersDbPath, openCustomersDb, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
+import { addCustomer, customerFromRow, customersAfter, customersDbPath, defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomer, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
 
 let directory: string;
 let file: string;
@@ -22,8 +22,8 @@ afterEach(async () => {
 const person = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', address: '1 Analytical Row' };
 
 describe('the customers database', () => {
-  it('is seeded with nine customers, ids 1-9, with their levels', () => {
-    expect(seedCustomerTable(db)).toBe(9);
+  it('is seeded with the nine customers first, ids 1-9, with their levels', () => {
+    expect(seedCustomerTable(db, 9)).toBe(9);
     const customers = customersAfter(db, 0, 100);
     expect(customers.map((customer) => customer.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(Object.fromEntries(customers.map((customer) => [customer.id, customer.level]))).toEqual({
@@ -32,17 +32,41 @@ describe('the customers database', () => {
     for (const customer of customers) expect(customer.email).toMatch(/^[a-z.]+@example\.com$/);
   });
 
+  it('holds a thousand customers by default, generated alike on every machine, with every level, few platinum', () => {
+    expect(defaultCustomerCount).toBe(1_000);
+    expect(seedCustomerTable(db)).toBe(1_000);
+    const customers = customersAfter(db, 0, 5_000);
+    expect(customers.map((customer) => customer.id)).toEqual(Array.from({ length: 1_000 }, (_, index) => index + 1));
+    expect(customers.slice(0, 9)).toEqual(seedCustomers);
+    expect(customers[41]).toEqual(seedCustomer(42));
+    // Valid Customers (customersAfter decodes every row against the schema), distinct addresses.
+    expect(new Set(customers.map((customer) => customer.email)).size).toBe(1_000);
+    for (const customer of customers.slice(9)) expect(customer.email).toMatch(new RegExp(`^[a-z.]+\\.${customer.id}@example\\.com$`));
+    const levels = new Map<string, number>();
+    for (const customer of customers) levels.set(customer.level, (levels.get(customer.level) ?? 0) + 1);
+    expect(levels.get('platinum')).toBeLessThan(100);
+    expect(levels.get('bronze')).toBeGreaterThan(400);
+    expect(levels.get('gold')! + levels.get('silver')!).toBeGreaterThan(300);
+  });
+
   it('seeds idempotently, also when opened again from the file', () => {
-    seedCustomerTable(db);
-    expect(seedCustomerTable(db)).toBe(0);
+    seedCustomerTable(db, 9);
+    expect(seedCustomerTable(db, 9)).toBe(0);
     db.close();
     db = openCustomersDb(file);
-    expect(seedCustomerTable(db)).toBe(0);
+    expect(seedCustomerTable(db, 9)).toBe(0);
     expect(customersAfter(db, 0, 100)).toHaveLength(9);
   });
 
+  it('tops a smaller table up with ids above its highest, never below', () => {
+    seedCustomerTable(db, 9);
+    expect(addCustomer(db, person)).toBe(10);
+    expect(seedCustomerTable(db, 12)).toBe(2);
+    expect(customersAfter(db, 9, 100)).toEqual([{ id: 10, ...person, level: 'bronze' }, seedCustomer(11), seedCustomer(12)]);
+  });
+
   it('gives an added customer the next id and the default level bronze', () => {
-    seedCustomerTable(db);
+    seedCustomerTable(db, 9);
     expect(addCustomer(db, person)).toBe(10);
     expect(addCustomer(db, { ...person, level: 'gold' })).toBe(11);
     expect(customersAfter(db, 9, 100)).toEqual([
@@ -57,7 +81,7 @@ describe('the customers database', () => {
   });
 
   it('reads rows above an id in id order, at most `limit` at a time (incrementing mode)', () => {
-    seedCustomerTable(db);
+    seedCustomerTable(db, 9);
     expect(customersAfter(db, 3, 2).map((customer) => customer.id)).toEqual([4, 5]);
     expect(customersAfter(db, 9, 10)).toEqual([]);
   });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   directory = await mkdtemp(path.join(os.tmpdir(), 'customers-source-'));
   dbFile = path.join(directory, 'customers.db');
   db = openCustomersDb(dbFile);
-  seedCustomerTable(db);
+  seedCustomerTable(db, 9);
 });
 
 afterAll(async () => {
