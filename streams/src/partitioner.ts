@@ -1,5 +1,5 @@
 /**
- * The partition of a key, exactly as Kafka's Java producer (and kafkajs' DefaultPartitioner)
+ * The partition of a key, exactly as Kafka's Java producer (and the client's compatibilityPartitioner)
  * computes it: murmur2 of the serialized key, made positive, modulo the partition count.
  * Interactive queries use it to find the instance owning a key.
  */

@@ -54,8 +54,10 @@ export class KafkaClients {
 
   /**
    * An idempotent producer (acks=all, one request in flight per broker), transactional when
-   * given a transactional id. Sends must not overlap: each send's sequence numbers follow the
-   * previous send's acknowledgement.
+   * given a transactional id. Its sends go out one after another: the client numbers a send's
+   * records from the previous send's acknowledgement, so two sends in flight at once would
+   * share sequence numbers and the broker would take the second for a duplicate of the first
+   * (its records acknowledged, never written).
    */
   producer(options: ProducerOptions = {}): BytesProducer {
     // The client uses its request timeout as the transaction timeout too.
@@ -67,7 +69,7 @@ export class KafkaClients {
       partitioner: compatibilityPartitioner,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
     });
-    return this.watch(producer, 'producer');
+    return this.watch(oneSendAtATime(producer), 'producer');
   }
 
   /**
@@ -104,6 +106,29 @@ export class KafkaClients {
     client.on('error', (error: Error) => this.logger.warn({ client: role, error: describeError(error) }, 'kafka client error'));
     return client;
   }
+}
+
+/** Queues the producer's sends (both the promise and the callback form) behind each other. */
+function oneSendAtATime(producer: BytesProducer): BytesProducer {
+  type Callback = (error: Error | null, result?: unknown) => void;
+  const send = producer.send.bind(producer) as (options: unknown, callback: Callback) => void;
+  let previous: Promise<unknown> = Promise.resolve();
+  const queued = (options: unknown, callback?: Callback): Promise<unknown> | void => {
+    const result = previous.then(
+      () =>
+        new Promise((resolve, reject) => {
+          send(options, (error, value) => (error ? reject(error) : resolve(value)));
+        }),
+    );
+    previous = result.catch(() => undefined);
+    if (!callback) return result;
+    result.then(
+      (value) => callback(null, value),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  };
+  producer.send = queued as BytesProducer['send'];
+  return producer;
 }
 
 /**
