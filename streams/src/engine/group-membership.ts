@@ -49,6 +49,11 @@ export class GroupMembership {
   }
 
   /** The generation this member is in, as the client knows it (undefined outside the group). */
+  /** The broker coordinating the group now (it moves when its broker fails). */
+  get coordinatorId(): number | null {
+    return this.consumer.coordinatorId;
+  }
+
   get generation(): GroupGeneration | undefined {
     const { memberId, generationId, coordinatorId } = this.consumer;
     if (!memberId || coordinatorId === null) return undefined;

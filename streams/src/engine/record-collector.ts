@@ -67,13 +67,19 @@ export class RecordCollector {
   async init(): Promise<void> {
     const { transactionalId, transactionTimeoutMs } = this.options;
     const producer = this.clients.producer(this.exactlyOnce ? { transactionalId, ...(transactionTimeoutMs !== undefined ? { transactionTimeoutMs } : {}) } : {});
-    this.producer = producer;
-    if (this.exactlyOnce) {
-      const transaction = await producer.beginTransaction();
-      await transaction.cancel();
-    } else {
-      await producer.initIdempotentProducer({});
+    try {
+      if (this.exactlyOnce) {
+        const transaction = await producer.beginTransaction();
+        await transaction.cancel();
+      } else {
+        await producer.initIdempotentProducer({});
+      }
+    } catch (error) {
+      // A producer that could not get its id is not used: the next attempt starts from a new one.
+      await producer.close().catch(() => undefined);
+      throw error;
     }
+    this.producer = producer;
   }
 
   /** Queues a record; it goes out with the next send. */
@@ -199,7 +205,7 @@ export class RecordCollector {
         },
       );
     }
-    if (!aborted || hadFailure) await this.replaceProducer();
+    if (!aborted || hadFailure || !this.producer) await this.replaceProducer();
   }
 
   private async replaceProducer(): Promise<void> {

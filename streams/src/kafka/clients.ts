@@ -65,7 +65,9 @@ export class KafkaClients {
     const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       ...this.base('producer', timeout),
       idempotent: true,
-      retries: 8,
+      // Enough to outlast a coordinator moving to another broker (seconds), as the Java producer
+      // retries until its delivery timeout.
+      retries: 15,
       partitioner: compatibilityPartitioner,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
     });
@@ -137,6 +139,6 @@ function oneSendAtATime(producer: BytesProducer): BytesProducer {
  * (as the Java producer does); everything else backs off from 100 ms to 2 s.
  */
 const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) => {
-  if (errorIds(error).has('CONCURRENT_TRANSACTIONS')) return Math.min(20 * attempt, 200);
+  if (errorIds(error).has('CONCURRENT_TRANSACTIONS')) return Math.min(20 * attempt, 500);
   return backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 });
 };
