@@ -49,15 +49,10 @@ export class GroupMembership {
   }
 
   /** The generation this member is in, as the client knows it (undefined outside the group). */
-  /** The broker coordinating the group now (it moves when its broker fails). */
-  get coordinatorId(): number | null {
-    return this.consumer.coordinatorId;
-  }
-
   get generation(): GroupGeneration | undefined {
-    const { memberId, generationId, coordinatorId } = this.consumer;
-    if (!memberId || coordinatorId === null) return undefined;
-    return { groupId: this.options.groupId, generationId, memberId, coordinatorId };
+    const { memberId, generationId } = this.consumer;
+    if (!memberId) return undefined;
+    return { groupId: this.options.groupId, generationId, memberId };
   }
 
   private joinOptions: Parameters<BytesConsumer['joinGroup']>[0] | undefined;

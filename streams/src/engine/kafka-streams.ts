@@ -276,10 +276,7 @@ export class KafkaStreams {
 
   private async commit(): Promise<void> {
     const offsets = this.taskManager.prepareCommit();
-    // The generation the tasks run under fences the offsets; the coordinator is wherever it is now.
-    const coordinatorId = this.membership.coordinatorId;
-    const generation = this.generation && coordinatorId !== null ? { ...this.generation, coordinatorId } : this.generation;
-    await this.collector.commit(offsets, generation, (committed) => this.membership.commitOffsets(committed));
+    await this.collector.commit(offsets, this.generation, (committed) => this.membership.commitOffsets(committed));
     await this.taskManager.completeCommit();
     this.lastCommit = Date.now();
   }

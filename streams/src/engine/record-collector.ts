@@ -10,7 +10,6 @@ export interface GroupGeneration {
   groupId: string;
   generationId: number;
   memberId: string;
-  coordinatorId: number;
 }
 
 export interface TopicPartitionOffset {
