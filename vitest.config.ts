@@ -47,11 +47,13 @@ export default defineConfig({
         },
       },
       {
-        // Flaky in CI (an order FAILED instead of VALIDATED, 1 of 4 runs): `npm run test:cluster`, kept out of `npm test` until fixed.
+        // A private three-broker cluster: after the lifecycle tests, alone.
         test: {
           name: 'cluster',
           include: ['test/failures/**/*.cluster.test.ts'],
           globalSetup: ['test/infrastructure.setup.ts'],
+          sequence: { groupOrder: 4 },
+          fileParallelism: false,
           ...integrationTimeouts,
         },
       },
