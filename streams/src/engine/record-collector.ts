@@ -81,11 +81,15 @@ export class RecordCollector {
     this.producer = producer;
   }
 
-  /** Queues a record; it goes out with the next send. */
+  /**
+   * Queues a record; it goes out with the next send. The first send waits for the event loop's
+   * next turn, so the records of one processing slice leave together instead of the first one
+   * alone.
+   */
   send(record: OutgoingRecord): void {
     if (this.failure !== undefined) return;
     this.queue.push(record);
-    this.sending ??= this.drain();
+    this.sending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
   /** Records queued or in flight. */

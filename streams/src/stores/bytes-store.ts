@@ -42,7 +42,9 @@ export class BytesStore {
       this.remember(id, cached);
       return cached ?? undefined;
     }
-    const stored = await this.sublevel.get(key);
+    // LevelDB answers a read from memory or the page cache in microseconds: a synchronous read
+    // (where the database has one) spares the thread-pool round trip of the asynchronous one.
+    const stored = (this.sublevel.supports as { getSync?: boolean }).getSync ? this.sublevel.getSync(key) : await this.sublevel.get(key);
     const value = stored === undefined ? null : toBuffer(stored);
     // A write of the same key may have been buffered while LevelDB answered: it wins.
     if (!this.buffered.has(id)) this.remember(id, value);
