@@ -235,6 +235,7 @@ export class KafkaStreams {
         if (this.needsRecovery !== undefined) await this.recover();
         if (this.rebalanceStarted || this.pendingAssignment) await this.handleRebalance();
         const processed = await this.processSlice();
+        this.collector.kick();
         this.taskManager.resumeDrained();
         if (this.commitNeeded(processed === 0)) await this.commit();
         if (processed === 0) await this.waitForWork();

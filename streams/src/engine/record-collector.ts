@@ -28,6 +28,8 @@ export class ProducerFailure extends Error {
 }
 
 const maxRecordsPerSend = 2_000;
+/** Queued records that start a send without waiting for the end of the slice. */
+const batchRecords = 500;
 /** Below the broker's default message.max.bytes (1 MiB per record batch), with room for headers. */
 const maxBytesPerSend = 900_000;
 
@@ -82,14 +84,19 @@ export class RecordCollector {
   }
 
   /**
-   * Queues a record; it goes out with the next send. The first send waits for the event loop's
-   * next turn, so the records of one processing slice leave together instead of the first one
-   * alone.
+   * Queues a record. Records leave in batches: when the instance's loop ends a processing slice
+   * (`kick`), when a batch's worth has piled up, and at a commit. A send per record would cost a
+   * request (and a system call) each, which a loop whose records wait on LevelDB would make.
    */
   send(record: OutgoingRecord): void {
     if (this.failure !== undefined) return;
     this.queue.push(record);
-    this.sending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    if (this.queue.length >= batchRecords) this.kick();
+  }
+
+  /** Starts sending what is queued, unless a send is in flight (its end sends the rest). */
+  kick(): void {
+    if (this.queue.length > 0 && this.failure === undefined) this.sending ??= this.drain();
   }
 
   /** Records queued or in flight. */
@@ -147,6 +154,7 @@ export class RecordCollector {
 
   /** Waits until every queued record was acknowledged; throws ProducerFailure if a send failed. */
   async flush(): Promise<void> {
+    this.kick();
     while (this.sending) await this.sending;
     if (this.failure !== undefined) throw new ProducerFailure(this.failure);
   }
