@@ -51,6 +51,32 @@ describe('the record cache under a store', () => {
   });
 });
 
+describe('the range cache under a store', () => {
+  it('keeps a range read once equal to what is committed: puts, deletes and entries written around the buffer', async () => {
+    const { store, bytes } = open<LevelKeyValueStore<string, number>>('ranges', 'key-value');
+    for (const [key, value] of [['a', 1], ['b', 2], ['c', 3], ['d', 4]] as const) store.put(key, value);
+    await flush(bytes);
+    const range = async () => collect(bytes.range(Buffer.from('b'), Buffer.from('d')));
+    const read = async () => (await range()).map(([key, value]) => [key.toString(), JSON.parse(value.toString()) as number]);
+    expect(await read()).toEqual([['b', 2], ['c', 3]]);
+    // Committed changes reach the cached range; LevelDB changed behind its back does not.
+    await bytes.sublevel.put(Buffer.from('bb'), Buffer.from('99'));
+    store.put('b', 20);
+    store.delete('c');
+    store.put('ca', 30);
+    store.put('z', 26);
+    expect(await read()).toEqual([['b', 20], ['ca', 30]]);
+    await flush(bytes);
+    expect(await read()).toEqual([['b', 20], ['ca', 30]]);
+    // Restored or global records go to LevelDB directly, and the store is told.
+    await bytes.sublevel.batch([{ type: 'put', key: Buffer.from('bc'), value: Buffer.from('7') }, { type: 'del', key: Buffer.from('b') }]);
+    bytes.written([[Buffer.from('bc'), Buffer.from('7')], [Buffer.from('b'), null]]);
+    expect(await read()).toEqual([['bc', 7], ['ca', 30]]);
+    bytes.forgetCached();
+    expect(await read()).toEqual([['bb', 99], ['bc', 7], ['ca', 30]]);
+  });
+});
+
 describe('key-value store', () => {
   const openKeyValue = () => open<LevelKeyValueStore<string, number>>('kv', 'key-value');
 

@@ -5,6 +5,9 @@ export type BytesSublevel = AbstractSublevel<LevelDatabase, string | Buffer | Ui
 
 type Entry = Buffer | null;
 
+const maxEntriesPerCachedRange = 1_000;
+const maxCachedRanges = 2_000;
+
 /**
  * The storage under every state store: a LevelDB sublevel plus a write buffer of the
  * changes made since the last commit.
@@ -25,6 +28,10 @@ export class BytesStore {
   private readonly buffered = new Map<string, Entry>();
   /** Committed values by key, least recently used first; null: the key is known to be absent. */
   private readonly cache = new Map<string, Entry>();
+  /** Committed entries of recently read key ranges, least recently used first. */
+  private readonly ranges = new Map<string, { from: string | undefined; to: string | undefined; entries: Array<[string, Buffer]> }>();
+  /** Bumped by every committed change: a range read across a change is not cached. */
+  private version = 0;
   /** Undo log of the record being processed, so a record that fails leaves no trace. */
   private undo: Array<[string, Entry | undefined]> | undefined;
 
@@ -59,15 +66,16 @@ export class BytesStore {
 
   /** Entries written to LevelDB around the buffer (restored or global records): the cache follows. */
   written(entries: ReadonlyArray<[Buffer, Buffer | null]>): void {
-    for (const [key, value] of entries) {
-      const id = key.toString('latin1');
-      if (this.cache.has(id)) this.remember(id, value);
-    }
+    const changes: Array<[string, Entry]> = entries.map(([key, value]) => [key.toString('latin1'), value]);
+    for (const [id, value] of changes) if (this.cache.has(id)) this.remember(id, value);
+    this.updateRanges(changes);
   }
 
   /** After the store was emptied in LevelDB. */
   forgetCached(): void {
     this.cache.clear();
+    this.ranges.clear();
+    this.version += 1;
   }
 
   put(key: Buffer, value: Buffer | null): void {
@@ -84,33 +92,75 @@ export class BytesStore {
    * Entries with gte <= key < lt (each bound optional) in key order, buffered changes merged
    * over LevelDB. The iteration is a snapshot taken when it starts: changes made while
    * iterating (a purge deleting what it reads, an update of a later key) do not affect it.
+   * Keys are compared as latin1 strings, which orders them as their bytes.
    */
   async *range(gte?: Buffer, lt?: Buffer): AsyncGenerator<[Buffer, Buffer]> {
-    const pending = [...this.buffered.entries()]
-      .filter(([id]) => {
-        const key = Buffer.from(id, 'latin1');
-        return (!gte || Buffer.compare(key, gte) >= 0) && (!lt || Buffer.compare(key, lt) < 0);
-      })
-      .sort(([left], [right]) => Buffer.compare(Buffer.from(left, 'latin1'), Buffer.from(right, 'latin1')));
-    // Stored keys shadowed by a buffered change, as of the snapshot (not the live buffer).
-    const shadowed = new Set(pending.map(([id]) => id));
+    const from = gte?.toString('latin1');
+    const to = lt?.toString('latin1');
+    const pending = [...this.buffered.entries()].filter(([id]) => (from === undefined || id >= from) && (to === undefined || id < to)).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    const stored = await this.storedRange(from, to);
     let next = 0;
-    for await (const [storedKey, storedValue] of this.sublevel.iterator({ ...(gte ? { gte } : {}), ...(lt ? { lt } : {}) })) {
-      const key = toBuffer(storedKey);
-      while (next < pending.length) {
-        const [id, value] = pending[next]!;
-        const bufferedKey = Buffer.from(id, 'latin1');
-        const order = Buffer.compare(bufferedKey, key);
-        if (order > 0) break;
-        next += 1;
-        if (value !== null) yield [bufferedKey, value];
-        if (order === 0) break;
+    for (const [id, value] of stored) {
+      for (; next < pending.length && pending[next]![0] <= id; next += 1) {
+        const [bufferedId, bufferedValue] = pending[next]!;
+        if (bufferedValue !== null) yield [Buffer.from(bufferedId, 'latin1'), bufferedValue];
       }
-      if (!shadowed.has(key.toString('latin1'))) yield [key, toBuffer(storedValue)];
+      // A buffered change of the same key shadows the stored entry.
+      if (next > 0 && pending[next - 1]![0] === id) continue;
+      yield [Buffer.from(id, 'latin1'), value];
     }
     for (; next < pending.length; next += 1) {
       const [id, value] = pending[next]!;
       if (value !== null) yield [Buffer.from(id, 'latin1'), value];
+    }
+  }
+
+  /**
+   * The committed entries of a range, from the range cache or LevelDB. Windowed stores read the
+   * same small ranges over and over (a customer's sessions): an iterator is a thread-pool round
+   * trip per step, a cached range a copy of an array. A range loaded while a commit changed the
+   * store is not cached (the iterator may predate the change).
+   */
+  private async storedRange(from: string | undefined, to: string | undefined): Promise<Array<[string, Buffer]>> {
+    const cacheKey = `${from ?? ''}\u0000${to ?? '\uffff'}`;
+    const cached = this.ranges.get(cacheKey);
+    if (cached) {
+      this.ranges.delete(cacheKey);
+      this.ranges.set(cacheKey, cached);
+      return cached.entries.slice();
+    }
+    const version = this.version;
+    const entries: Array<[string, Buffer]> = [];
+    const bounds = { ...(from !== undefined ? { gte: Buffer.from(from, 'latin1') } : {}), ...(to !== undefined ? { lt: Buffer.from(to, 'latin1') } : {}) };
+    for await (const [key, value] of this.sublevel.iterator(bounds)) entries.push([toBuffer(key).toString('latin1'), toBuffer(value)]);
+    if (version === this.version && entries.length <= maxEntriesPerCachedRange) {
+      this.ranges.set(cacheKey, { from, to, entries: entries.slice() });
+      if (this.ranges.size > maxCachedRanges) this.ranges.delete(this.ranges.keys().next().value!);
+    }
+    return entries;
+  }
+
+  /** Keeps the cached ranges equal to LevelDB after committed changes of these keys. */
+  private updateRanges(changes: Iterable<[string, Entry]>): void {
+    this.version += 1;
+    if (this.ranges.size === 0) return;
+    for (const [id, value] of changes) {
+      for (const range of this.ranges.values()) {
+        if ((range.from !== undefined && id < range.from) || (range.to !== undefined && id >= range.to)) continue;
+        const { entries } = range;
+        let low = 0;
+        let high = entries.length;
+        while (low < high) {
+          const middle = (low + high) >> 1;
+          if (entries[middle]![0] < id) low = middle + 1;
+          else high = middle;
+        }
+        const exists = low < entries.length && entries[low]![0] === id;
+        if (value === null) {
+          if (exists) entries.splice(low, 1);
+        } else if (exists) entries[low] = [id, value];
+        else entries.splice(low, 0, [id, value]);
+      }
     }
   }
 
@@ -156,6 +206,7 @@ export class BytesStore {
   /** After a successful flush: the buffered changes are committed, and cached as such. */
   committed(): void {
     for (const [id, value] of this.buffered) this.remember(id, value);
+    this.updateRanges(this.buffered);
     this.clearBuffer();
   }
 

@@ -47,13 +47,15 @@ export class LevelSessionStore<K, V> implements SessionStore<K, V> {
   }
 
   async findSessions(key: K, earliestEnd: number, latestStart: number): Promise<Array<Session<V>>> {
-    const serialized = this.keySerde.serialize(key);
+    // The key's whole range, filtered here: the same range for every record of the key, which
+    // the store's range cache then serves (a key has few sessions).
+    const prefix = keyPrefix(this.keySerde.serialize(key));
     const found: Array<Session<V>> = [];
-    const gte = composite(serialized, { value: earliestEnd, bytes: 8 });
-    for await (const [id, value] of this.bytes.range(gte, prefixEnd(keyPrefix(serialized)))) {
+    for await (const [id, value] of this.bytes.range(prefix, prefixEnd(prefix))) {
       const { rest } = splitComposite(id);
+      const end = readLong(rest, 0);
       const start = readLong(rest, 8);
-      if (start <= latestStart) found.push({ end: readLong(rest, 0), start, value: this.valueSerde.deserialize(value) });
+      if (end >= earliestEnd && start <= latestStart) found.push({ end, start, value: this.valueSerde.deserialize(value) });
     }
     return found;
   }
