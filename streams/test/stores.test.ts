@@ -77,6 +77,29 @@ describe('the range cache under a store', () => {
   });
 });
 
+describe('the range cache of a windowed store', () => {
+  it('keeps each key\'s cached sessions right when other keys change, by group', async () => {
+    const { store, bytes } = open<LevelSessionStore<string, number>>('session-groups', 'session');
+    store.put('a', { start: 1, end: 5, value: 1 });
+    store.put('b', { start: 2, end: 6, value: 2 });
+    await flush(bytes);
+    expect(await store.findSessions('a', 0, 100)).toEqual([{ start: 1, end: 5, value: 1 }]);
+    expect(await store.findSessions('b', 0, 100)).toEqual([{ start: 2, end: 6, value: 2 }]);
+    store.put('b', { start: 10, end: 12, value: 3 });
+    store.remove('a', { start: 1, end: 5 });
+    store.put('a', { start: 1, end: 8, value: 4 });
+    // Buffered changes show through before the commit, and stay after it.
+    expect(await store.findSessions('a', 0, 100)).toEqual([{ start: 1, end: 8, value: 4 }]);
+    await flush(bytes);
+    expect(await store.findSessions('a', 0, 100)).toEqual([{ start: 1, end: 8, value: 4 }]);
+    expect(await store.findSessions('b', 0, 100)).toEqual([
+      { start: 2, end: 6, value: 2 },
+      { start: 10, end: 12, value: 3 },
+    ]);
+    expect(await store.findSessions('b', 7, 100)).toEqual([{ start: 10, end: 12, value: 3 }]);
+  });
+});
+
 describe('key-value store', () => {
   const openKeyValue = () => open<LevelKeyValueStore<string, number>>('kv', 'key-value');
 

@@ -8,6 +8,18 @@ type Entry = Buffer | null;
 const maxEntriesPerCachedRange = 1_000;
 const maxCachedRanges = 2_000;
 
+interface CachedRange {
+  key: string;
+  group: string;
+  from: string | undefined;
+  to: string | undefined;
+  entries: Array<[string, Buffer]>;
+}
+
+function* concat<T>(...sets: Array<Iterable<T> | undefined>): Generator<T> {
+  for (const set of sets) if (set) yield* set;
+}
+
 /**
  * The storage under every state store: a LevelDB sublevel plus a write buffer of the
  * changes made since the last commit.
@@ -29,7 +41,11 @@ export class BytesStore {
   /** Committed values by key, least recently used first; null: the key is known to be absent. */
   private readonly cache = new Map<string, Entry>();
   /** Committed entries of recently read key ranges, least recently used first. */
-  private readonly ranges = new Map<string, { from: string | undefined; to: string | undefined; entries: Array<[string, Buffer]> }>();
+  private readonly ranges = new Map<string, CachedRange>();
+  /** Cached ranges by the group both their bounds fall in (other ranges under ''): a change is checked against its group's ranges only. */
+  private readonly rangesByGroup = new Map<string, Set<CachedRange>>();
+  /** Buffered keys by group, so that a range within one group does not scan the whole buffer. */
+  private readonly bufferedByGroup = new Map<string, Set<string>>();
   /** Bumped by every committed change: a range read across a change is not cached. */
   private version = 0;
   /** Undo log of the record being processed, so a record that fails leaves no trace. */
@@ -38,8 +54,33 @@ export class BytesStore {
   constructor(
     readonly name: string,
     readonly sublevel: BytesSublevel,
+    /**
+     * The group of a key (windowed stores: the record key its entries share), if the store has
+     * groups: ranges within one group are then read and updated without scanning the others.
+     */
+    private readonly groupOf?: (id: string) => string,
     private readonly maxCached = 10_000,
   ) {}
+
+  /** The one group a range lies in (both bounds in it), or '' for a range across groups. */
+  private groupOfRange(from: string | undefined, to: string | undefined): string {
+    if (!this.groupOf || from === undefined || to === undefined) return '';
+    const group = this.groupOf(from);
+    return group !== '' && this.groupOf(to) === group ? group : '';
+  }
+
+  private trackBuffered(id: string, present: boolean): void {
+    if (!this.groupOf) return;
+    const group = this.groupOf(id);
+    let ids = this.bufferedByGroup.get(group);
+    if (present) {
+      if (!ids) this.bufferedByGroup.set(group, (ids = new Set()));
+      ids.add(id);
+    } else if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) this.bufferedByGroup.delete(group);
+    }
+  }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     const id = key.toString('latin1');
@@ -75,6 +116,7 @@ export class BytesStore {
   forgetCached(): void {
     this.cache.clear();
     this.ranges.clear();
+    this.rangesByGroup.clear();
     this.version += 1;
   }
 
@@ -82,6 +124,7 @@ export class BytesStore {
     const id = key.toString('latin1');
     this.undo?.push([id, this.buffered.has(id) ? this.buffered.get(id) : undefined]);
     this.buffered.set(id, value);
+    this.trackBuffered(id, true);
   }
 
   delete(key: Buffer): void {
@@ -97,7 +140,11 @@ export class BytesStore {
   async *range(gte?: Buffer, lt?: Buffer): AsyncGenerator<[Buffer, Buffer]> {
     const from = gte?.toString('latin1');
     const to = lt?.toString('latin1');
-    const pending = [...this.buffered.entries()].filter(([id]) => (from === undefined || id >= from) && (to === undefined || id < to)).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    const group = this.groupOfRange(from, to);
+    const candidates: Iterable<string> = group === '' ? this.buffered.keys() : (this.bufferedByGroup.get(group) ?? []);
+    const pending: Array<[string, Entry]> = [];
+    for (const id of candidates) if ((from === undefined || id >= from) && (to === undefined || id < to)) pending.push([id, this.buffered.get(id)!]);
+    pending.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
     const stored = await this.storedRange(from, to);
     let next = 0;
     for (const [id, value] of stored) {
@@ -134,18 +181,31 @@ export class BytesStore {
     const bounds = { ...(from !== undefined ? { gte: Buffer.from(from, 'latin1') } : {}), ...(to !== undefined ? { lt: Buffer.from(to, 'latin1') } : {}) };
     for await (const [key, value] of this.sublevel.iterator(bounds)) entries.push([toBuffer(key).toString('latin1'), toBuffer(value)]);
     if (version === this.version && entries.length <= maxEntriesPerCachedRange) {
-      this.ranges.set(cacheKey, { from, to, entries: entries.slice() });
-      if (this.ranges.size > maxCachedRanges) this.ranges.delete(this.ranges.keys().next().value!);
+      const range: CachedRange = { key: cacheKey, group: this.groupOfRange(from, to), from, to, entries: entries.slice() };
+      this.ranges.set(cacheKey, range);
+      let grouped = this.rangesByGroup.get(range.group);
+      if (!grouped) this.rangesByGroup.set(range.group, (grouped = new Set()));
+      grouped.add(range);
+      if (this.ranges.size > maxCachedRanges) this.dropRange(this.ranges.values().next().value!);
     }
     return entries;
+  }
+
+  private dropRange(range: CachedRange): void {
+    this.ranges.delete(range.key);
+    const grouped = this.rangesByGroup.get(range.group);
+    grouped?.delete(range);
+    if (grouped?.size === 0) this.rangesByGroup.delete(range.group);
   }
 
   /** Keeps the cached ranges equal to LevelDB after committed changes of these keys. */
   private updateRanges(changes: Iterable<[string, Entry]>): void {
     this.version += 1;
     if (this.ranges.size === 0) return;
+    const acrossGroups = this.rangesByGroup.get('');
     for (const [id, value] of changes) {
-      for (const range of this.ranges.values()) {
+      const grouped = this.groupOf ? this.rangesByGroup.get(this.groupOf(id)) : undefined;
+      for (const range of concat(grouped, acrossGroups)) {
         if ((range.from !== undefined && id < range.from) || (range.to !== undefined && id >= range.to)) continue;
         const { entries } = range;
         let low = 0;
@@ -179,8 +239,10 @@ export class BytesStore {
     const undo = this.undo ?? [];
     for (let index = undo.length - 1; index >= 0; index -= 1) {
       const [id, previous] = undo[index]!;
-      if (previous === undefined) this.buffered.delete(id);
-      else this.buffered.set(id, previous);
+      if (previous === undefined) {
+        this.buffered.delete(id);
+        this.trackBuffered(id, false);
+      } else this.buffered.set(id, previous);
     }
     this.undo = undefined;
   }
@@ -213,6 +275,7 @@ export class BytesStore {
   /** Drops uncommitted work (after an aborted transaction). */
   clearBuffer(): void {
     this.buffered.clear();
+    this.bufferedByGroup.clear();
     this.undo = undefined;
   }
 }

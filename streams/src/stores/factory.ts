@@ -5,6 +5,7 @@ import { LevelKeyValueStore } from './key-value-store.ts';
 import { LevelSessionStore } from './session-store.ts';
 import type { StateStore } from './state-store.ts';
 import { LevelWindowStore } from './window-store.ts';
+import { recordKeyGroup } from './windowed-keys.ts';
 
 export interface OpenStore {
   definition: StoreDefinition;
@@ -18,7 +19,7 @@ export function storeSublevel(database: LevelDatabase, name: string): BytesSuble
 
 /** The typed store of a definition over its bytes in the task's database. */
 export function openStore(database: LevelDatabase, definition: StoreDefinition): OpenStore {
-  const bytes = new BytesStore(definition.name, storeSublevel(database, definition.name));
+  const bytes = new BytesStore(definition.name, storeSublevel(database, definition.name), definition.kind === 'key-value' ? undefined : recordKeyGroup);
   const { keySerde, valueSerde } = definition;
   const store: StateStore = (() => {
     switch (definition.kind) {

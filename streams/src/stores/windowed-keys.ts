@@ -22,6 +22,16 @@ export function composite(key: Buffer, ...numbers: Array<{ value: number; bytes:
   return Buffer.concat(parts);
 }
 
+/**
+ * The record key part of a composite key given as a latin1 string (the group a windowed
+ * store's entries share: all windows or sessions of one key); '' for what is no composite key.
+ */
+export function recordKeyGroup(id: string): string {
+  if (id.length < 4) return '';
+  const length = ((id.charCodeAt(0) << 24) >>> 0) + (id.charCodeAt(1) << 16) + (id.charCodeAt(2) << 8) + id.charCodeAt(3);
+  return 4 + length <= id.length ? id.slice(0, 4 + length) : '';
+}
+
 export function splitComposite(bytes: Buffer): { key: Buffer; rest: Buffer } {
   const length = bytes.readUInt32BE(0);
   return { key: bytes.subarray(4, 4 + length), rest: bytes.subarray(4 + length) };
