@@ -36,13 +36,15 @@ function metaSublevel(database: LevelDatabase) {
  * of the changelog. A database that cannot be opened is wiped and rebuilt from the changelogs.
  */
 export class StateManager {
-  private constructor(
+  protected constructor(
     private readonly database: LevelDatabase,
     private readonly meta: MetaSublevel,
     readonly stores: ReadonlyMap<string, OpenStore>,
   ) {}
 
+  /** A task without stores has no database at all (no files, no LevelDB caches in memory). */
   static async open(directory: string, definitions: readonly StoreDefinition[], logger: RuntimeLogger): Promise<StateManager> {
+    if (definitions.length === 0) return new StatelessManager();
     const database = await openDatabase(directory, logger);
     const stores = new Map(definitions.map((definition) => [definition.name, openStore(database, definition)]));
     return new StateManager(database, metaSublevel(database), stores);
@@ -122,6 +124,16 @@ export class StateManager {
   }
 }
 
+class StatelessManager extends StateManager {
+  constructor() {
+    super(undefined as never, undefined as never, new Map());
+  }
+
+  override async flush(): Promise<void> {}
+
+  override async close(): Promise<void> {}
+}
+
 /**
  * The store entry a record of the store's topic stands for (the one topic-to-store
  * conversion): changelog records are store bytes already; a source topic's record is
@@ -139,7 +151,9 @@ export async function storeEntry(definition: StoreDefinition, record: { key: Buf
 async function openDatabase(directory: string, logger: RuntimeLogger): Promise<LevelDatabase> {
   await mkdir(path.dirname(directory), { recursive: true });
   const open = async () => {
-    const database = new Level<Uint8Array, Uint8Array>(directory, { keyEncoding: 'view', valueEncoding: 'view' });
+    // Small LevelDB caches: a service opens one database per task, and the stores keep their
+    // own cache of what they read.
+    const database = new Level<Uint8Array, Uint8Array>(directory, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 * 1024 * 1024, writeBufferSize: 1024 * 1024 } as never);
     await database.open();
     return database as unknown as LevelDatabase;
   };
