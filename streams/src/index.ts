@@ -18,6 +18,7 @@ export { KafkaStreams } from './engine/kafka-streams.ts';
 export type { StreamsOptions, StreamsState, KeyOwner } from './engine/kafka-streams.ts';
 export type { ProcessingGuarantee } from './engine/record-collector.ts';
 export type { RuntimeLogger } from './engine/logger.ts';
+export type { MetricsObserver, StreamsMetricsSnapshot, TaskCounters, InputLag, AssignedTaskState } from './engine/metrics.ts';
 export { ChangelogReader as TopicReader, followTopics } from './engine/changelog-reader.ts';
 export type { ReadRange } from './engine/changelog-reader.ts';
 export { KafkaClients } from './kafka/clients.ts';

@@ -8,6 +8,7 @@ import { RecordFailure, StreamTask, taskId } from '../task.ts';
 import type { ResolvedTopology, Subtopology } from '../topology.ts';
 import type { ChangelogReader } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
+import type { StreamsMetrics, TaskCounters } from './metrics.ts';
 import { PartitionGroup, RecordQueue } from './partition-group.ts';
 import type { RecordCollector, TopicPartitionOffset } from './record-collector.ts';
 import { StateManager, type RestoreRange } from './state-manager.ts';
@@ -22,6 +23,7 @@ export interface TaskContext {
   reader: ChangelogReader;
   deadLetterTopic: string;
   rejectNullKeys: boolean;
+  metrics: StreamsMetrics;
 }
 
 /** Read when a task starts: the committed input offsets, and where each input and changelog partition starts and ends. */
@@ -55,6 +57,8 @@ export class ActiveTask {
   /** Not processable before this time: its head record failed for a passing reason. */
   private retryAt = 0;
   private retryDelayMs = 0;
+  /** Taken once: the hot path only increments its fields. */
+  private readonly counters: TaskCounters;
 
   constructor(
     private readonly context: TaskContext,
@@ -62,6 +66,7 @@ export class ActiveTask {
     readonly partition: number,
   ) {
     this.id = taskId(subtopology.id, partition);
+    this.counters = context.metrics.task(this.id);
   }
 
   get inputTopics(): readonly string[] {
@@ -72,9 +77,15 @@ export class ActiveTask {
     return this.stateManager?.stores ?? new Map();
   }
 
+  /** The next offset to process per input topic (for the consumer lag). */
+  get inputPositions(): ReadonlyMap<string, number> {
+    return this.positions;
+  }
+
   /** Opens the local state and brings every store up to its changelog. */
   async restore(offsets: TaskOffsets): Promise<number> {
     const { topology, logger, reader, applicationDirectory } = this.context;
+    const started = performance.now();
     this.state = 'restoring';
     const definitions = this.subtopology.stores.map((name) => topology.store(name));
     this.stateManager = await StateManager.open(path.join(applicationDirectory, this.id), definitions, logger);
@@ -93,9 +104,12 @@ export class ActiveTask {
       async (range, records, nextOffset) => {
         const store = ranges.find((candidate) => candidate.topic === range.topic)!;
         const definition = topology.store(store.store);
-        restored += await stateManager.applyRestored(store.store, records, nextOffset, definition.changelog.kind === 'source-topic' ? this.sourceSerdes(range.topic) : undefined);
+        const applied = await stateManager.applyRestored(store.store, records, nextOffset, definition.changelog.kind === 'source-topic' ? this.sourceSerdes(range.topic) : undefined);
+        restored += applied;
+        this.counters.restored += applied;
       },
     );
+    this.context.metrics.restored(this.id, (performance.now() - started) / 1_000);
     return restored;
   }
 
@@ -153,6 +167,7 @@ export class ActiveTask {
     try {
       await this.processing!.process(queue.topic, raw);
       this.retryDelayMs = 0;
+      this.counters.processed += 1;
     } catch (error) {
       if (!(error instanceof RecordFailure)) throw error;
       if (isTransient(error.cause)) {
@@ -163,6 +178,7 @@ export class ActiveTask {
       }
       logger.warn({ task: this.id, topic: queue.topic, partition: this.partition, offset: record.offset, stage: error.stage, error: error.message }, 'record sent to the dead-letter topic');
       this.processing!.emit(deadLetter(this.context, queue.topic, this.partition, raw, error));
+      this.counters.deadLetters += 1;
     }
     queue.poll();
     this.positions.set(queue.topic, record.offset + 1);

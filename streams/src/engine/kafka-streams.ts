@@ -16,6 +16,7 @@ import { GlobalStores } from './global-stores.ts';
 import { GroupMembership, type GroupAssignment } from './group-membership.ts';
 import { prepareTopics } from './internal-topics.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
+import { StreamsMetrics, type MetricsObserver, type StreamsMetricsSnapshot } from './metrics.ts';
 import { PartitionOwners, type Owner } from './owners.ts';
 import { RecordCollector, type GroupGeneration, type ProcessingGuarantee } from './record-collector.ts';
 import { processId } from './state-manager.ts';
@@ -46,6 +47,8 @@ export interface StreamsOptions {
   transactionTimeoutMs?: number;
   /** Send records without a key to the dead-letter topic (default: process them, as Kafka Streams does). */
   rejectNullKeys?: boolean;
+  /** Receives the duration of each commit and restore (e.g. Prometheus histograms); the rest is read with `metrics()`. */
+  metrics?: MetricsObserver;
 }
 
 export type StreamsState = 'created' | 'starting' | 'rebalancing' | 'running' | 'pending-shutdown' | 'not-running' | 'error';
@@ -79,6 +82,7 @@ export class KafkaStreams {
   private readonly maxTaskIdleMs: number;
   private readonly stateDirectory: string;
   private readonly logger: RuntimeLogger;
+  private readonly streamsMetrics: StreamsMetrics;
   readonly topology: ResolvedTopology;
   private partitionCounts = new Map<string, number>();
   private admin!: Admin;
@@ -105,6 +109,7 @@ export class KafkaStreams {
     this.maxTaskIdleMs = options.maxTaskIdleMs ?? 1_000;
     this.stateDirectory = options.stateDirectory ?? path.join(os.tmpdir(), 'ecosystem-streams');
     this.logger = options.logger ?? silentLogger;
+    this.streamsMetrics = new StreamsMetrics(options.metrics);
     this.topology = options.topology.resolve(options.applicationId);
     const external = this.topology.subtopologies.flatMap((subtopology) => subtopology.sources);
     const duplicate = external.find((topic, index) => external.indexOf(topic) !== index);
@@ -188,6 +193,7 @@ export class KafkaStreams {
         reader: this.reader,
         deadLetterTopic: this.deadLetterTopic,
         rejectNullKeys: this.options.rejectNullKeys ?? false,
+        metrics: this.streamsMetrics,
       },
       admin: this.admin,
       groupId: this.applicationId,
@@ -276,10 +282,12 @@ export class KafkaStreams {
   }
 
   private async commit(): Promise<void> {
+    const started = performance.now();
     const offsets = this.taskManager.prepareCommit();
     await this.collector.commit(offsets, this.generation, (committed) => this.membership.commitOffsets(committed));
     await this.taskManager.completeCommit();
     this.lastCommit = Date.now();
+    this.streamsMetrics.committed((performance.now() - started) / 1_000);
   }
 
   /**
@@ -343,6 +351,7 @@ export class KafkaStreams {
     this.rebalanceStarted = false;
     this.committedForRebalance = false;
     this.generation = assignment.generation;
+    this.streamsMetrics.rebalances += 1;
     await this.taskManager.handleAssignment(this.tasksOf(assignment));
     this.logger.info({ application: this.applicationId, generation: assignment.generation.generationId, tasks: this.taskManager.assignedTasks }, 'tasks assigned');
     const generationId = assignment.generation.generationId;
@@ -434,6 +443,11 @@ export class KafkaStreams {
 
   get assignedTasks(): string[] {
     return this.taskManager?.assignedTasks ?? [];
+  }
+
+  /** The instance's metrics now (Kafka Streams' `metrics()`): counters per task, task states, consumer lag, commits. */
+  metrics(): StreamsMetricsSnapshot {
+    return this.streamsMetrics.snapshot({ applicationId: this.applicationId, state: this.state, assigned: this.assignedTasks, running: this.taskManager?.tasks ?? new Map() });
   }
 
   /** Finishes the record in progress, commits, leaves the group and closes the stores. */
