@@ -3,6 +3,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import getRawBody from 'raw-body';
 import type { Logger } from './logger.ts';
+import { collectProcessMetrics, metricsRegistry, observeHttpRequest } from './metrics.ts';
 
 /** An error the client caused or must know about: its status and a JSON body naming the problem. */
 export class HttpError extends Error {
@@ -33,9 +34,11 @@ export interface HttpServer {
 
 /**
  * The one HTTP server helper: Koa with JSON errors, request logs, `GET /health` (liveness:
- * the process answers) and `GET /ready` (readiness: the service can do its job).
+ * the process answers), `GET /ready` (readiness: the service can do its job) and `GET /metrics`
+ * (Prometheus: the process, its HTTP requests by route and status, its streams applications).
  */
 export function createHttpServer({ logger, router, isReady, describe }: HttpServerOptions): HttpServer {
+  collectProcessMetrics();
   const app = new Koa();
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
@@ -53,6 +56,9 @@ export function createHttpServer({ logger, router, isReady, describe }: HttpServ
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      // The route the router matched (@koa/router sets it), so that /v1/orders/:id is one series, not one per order.
+      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      observeHttpRequest({ method: ctx.method, route: route === undefined ? undefined : String(route), status: ctx.status }, ms / 1_000);
     }
   });
   const probes = new Router();
@@ -63,6 +69,10 @@ export function createHttpServer({ logger, router, isReady, describe }: HttpServ
     const ready = isReady();
     ctx.status = ready ? 200 : 503;
     ctx.body = { ready, ...describe?.() };
+  });
+  probes.get('/metrics', async (ctx) => {
+    ctx.type = metricsRegistry.contentType;
+    ctx.body = await metricsRegistry.metrics();
   });
   // Errors Koa cannot answer (a client that hung up mid-body) go to the structured log, not stderr.
   app.on('error', (error: Error) => logger.debug({ error: error.message }, 'connection error'));

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { KafkaStreams, type KafkaClients, type Topology } from '@ecosystem/streams';
 import { env, type InfrastructureConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import { exportStreamsMetrics, streamsMetricsObserver } from './metrics.ts';
 import { z } from 'zod';
 
 /** Configuration every stream-processing service reads (besides the infrastructure's). */
@@ -23,7 +24,7 @@ export const streamsConfig = {
 /** What createStreamsApp reads of a service's parsed configuration: inferred from the shapes, never spelled twice. */
 export type StreamsServiceConfig = z.infer<z.ZodObject<typeof streamsConfig>> & Partial<Pick<InfrastructureConfig, 'TOPIC_PREFIX'>>;
 
-/** The streams application of a service, configured the same way in every service. */
+/** The streams application of a service, configured the same way in every service; its metrics join the process's (GET /metrics). */
 export function createStreamsApp(options: {
   service: string;
   topology: Topology;
@@ -35,8 +36,9 @@ export function createStreamsApp(options: {
   const { service, config } = options;
   // A topic prefix namespaces a whole copy of the system: its consumer groups and state too.
   const prefix = config.TOPIC_PREFIX ?? '';
-  return new KafkaStreams({
-    applicationId: config.APPLICATION_ID ?? `${prefix}${service}`,
+  const applicationId = config.APPLICATION_ID ?? `${prefix}${service}`;
+  const app = new KafkaStreams({
+    applicationId,
     topology: options.topology,
     clients: options.kafka,
     logger: options.logger.child({ component: 'streams' }),
@@ -49,5 +51,8 @@ export function createStreamsApp(options: {
     rejectNullKeys: true,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(config.REPLICATION_FACTOR !== undefined ? { replicationFactor: config.REPLICATION_FACTOR } : {}),
+    metrics: streamsMetricsObserver(applicationId),
   });
+  exportStreamsMetrics(app);
+  return app;
 }

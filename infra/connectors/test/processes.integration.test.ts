@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scrape, sumOf } from '../../../test/support/prometheus.ts';
 import { brokers, cleanUp, elasticsearchUrl, eventually, registryUrl, testKafka, uniquePrefix } from './support/servers.ts';
 
 const kafka = testKafka();
@@ -44,6 +45,10 @@ async function checkProbesAndStop(service: string, { child, logs }: ReturnType<t
     const answer = await fetch(`${base}/ready`);
     return answer.status === 200 ? ((await answer.json()) as Record<string, unknown>) : undefined;
   }, `${service} to be ready`);
+  // The metrics every service serves: the readiness polls above, by route and status, and Node's.
+  const metrics = await scrape(base);
+  expect(sumOf(metrics, 'http_request_duration_seconds_count', { method: 'GET', route: '/ready', status: '200' })).toBe(1);
+  expect(sumOf(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   expect(await exit).toBe(0);
@@ -52,14 +57,14 @@ async function checkProbesAndStop(service: string, { child, logs }: ReturnType<t
 }
 
 describe('the entry points', () => {
-  it('customers-source serves /health and /ready, streams the seeded rows and stops cleanly on SIGTERM', async () => {
+  it('customers-source serves /health, /ready and /metrics, streams the seeded rows and stops cleanly on SIGTERM', async () => {
     directory = await mkdtemp(path.join(os.tmpdir(), 'customers-process-'));
     const running = launch('customers-source-main.ts', { CUSTOMERS_DB: path.join(directory, 'customers.db') });
     await eventually(() => running.logs.find((line) => line['msg'] === 'streamed customers' && line['lastId'] === 9), 'the seeded rows to be streamed');
     expect(await checkProbesAndStop('customers-source', running)).toMatchObject({ ready: true, service: 'customers-source', position: 9, rowsStreamed: 9 });
   });
 
-  it('orders-sink serves /health and /ready and stops cleanly on SIGTERM', async () => {
+  it('orders-sink serves /health, /ready and /metrics and stops cleanly on SIGTERM', async () => {
     const running = launch('orders-sink-main.ts', {});
     expect(await checkProbesAndStop('orders-sink', running)).toMatchObject({ ready: true, service: 'orders-sink', documentsWritten: 0 });
   });
