@@ -6,6 +6,7 @@ import { EventHub } from './events.ts';
 import { FlowFeed } from './feed.ts';
 import { OrderFlow } from './flow.ts';
 import { fetchLag } from './lag.ts';
+import { dashboardApi } from './openapi.ts';
 import { dashboardRoutes } from './routes.ts';
 import type { FraudFlag, ServiceLag, Snapshot, StockRow } from './snapshot.ts';
 import { fetchFraudFlags, fetchStock, Poller } from './sources.ts';
@@ -51,7 +52,7 @@ await runService(service, dashboardConfig, async (config, logger) => {
       },
     }).routes(),
   );
-  const http = createHttpServer({ logger, router, isReady: () => feed.isReading, describe: () => ({ service, reading: feed.isReading, clients: events.size }) });
+  const http = createHttpServer({ logger, router, isReady: () => feed.isReading, describe: () => ({ service, reading: feed.isReading, clients: events.size }), api: dashboardApi });
   const port = await http.listen(config.PORT, config.HOST);
   await feed.start();
 

@@ -1,4 +1,5 @@
 import { runStreamsService } from '@ecosystem/platform';
+import { inventoryApi } from './openapi.ts';
 import { stockRoutes } from './routes.ts';
 import { inventoryTopology } from './topology.ts';
 
@@ -8,4 +9,5 @@ await runStreamsService({
   config: {},
   topology: ({ serdes }) => inventoryTopology(serdes),
   routes: stockRoutes,
+  api: inventoryApi,
 });

@@ -1,6 +1,7 @@
 import { productSymbols } from '@ecosystem/avro';
 import { Router } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
+import type { StockRow } from './openapi.ts';
 import { inventoryStore, reservedStockStore } from './topology.ts';
 
 /**
@@ -10,7 +11,7 @@ import { inventoryStore, reservedStockStore } from './topology.ts';
 export function stockRoutes(streams: KafkaStreams): Router {
   const router = new Router();
   router.get('/v1/stock', async (ctx) => {
-    const rows = [];
+    const rows: StockRow[] = [];
     for (const product of productSymbols) {
       const inventory = streams.localStore<ReadOnlyKeyValueStore<string, number>>(inventoryStore, product);
       const reserved = streams.localStore<ReadOnlyKeyValueStore<string, number>>(reservedStockStore, product);

@@ -5,6 +5,7 @@ import type { FraudEngine } from './engine.ts';
 import { KsqlDbClient } from './ksqldb-client.ts';
 import { KsqlDbFraudEngine } from './ksqldb-engine.ts';
 import { LocalFraudEngine } from './local-engine.ts';
+import { enrichmentApi } from './openapi.ts';
 import { fraudRoutes } from './routes.ts';
 import { ksqlVariables, loadStatements } from './sql.ts';
 import { enrichmentTopics, enrichmentTopology } from './topology.ts';
@@ -21,6 +22,7 @@ await runService(service, orderEnrichmentConfig, async (config, logger) => {
     router: fraudRoutes(() => engine),
     isReady: () => engine?.isReady ?? false,
     describe: () => ({ service, ...engine?.describe() }),
+    api: enrichmentApi,
   });
   // Listen first: the advertised endpoint needs the real port when PORT is 0.
   const port = await http.listen(config.PORT, config.HOST);

@@ -1,5 +1,6 @@
 import type { Customer, Order, OrderEnriched } from '@ecosystem/avro';
 import type { FraudRow } from '@ecosystem/platform/contracts';
+import { z } from 'zod';
 
 /**
  * The business rules of the enriched view and the fraud table, shared by both engines: the
@@ -114,6 +115,9 @@ export function newestFirst(rows: readonly FraudRow[], limit: number): FraudRow[
 export const defaultFraudLimit = 100;
 export const maxFraudLimit = 1_000;
 
+/** `?limit=` of GET /fraud: how many rows at most (described so in the OpenAPI document). */
+export const fraudLimitParameter = z.int().min(1).max(maxFraudLimit);
+
 export type FraudLimit = { ok: true; limit: number } | { ok: false; problem: string };
 
 /** The `limit` query parameter: absent means the default; otherwise a whole number from 1 to the maximum. */
@@ -121,7 +125,7 @@ export function parseFraudLimit(raw: unknown): FraudLimit {
   if (raw === undefined) return { ok: true, limit: defaultFraudLimit };
   const problem = `a whole number from 1 to ${maxFraudLimit}`;
   if (typeof raw !== 'string' || !/^\d{1,7}$/.test(raw)) return { ok: false, problem: `${problem}, got ${JSON.stringify(raw)}` };
-  const limit = Number(raw);
-  if (limit < 1 || limit > maxFraudLimit) return { ok: false, problem: `${problem}, got ${limit}` };
-  return { ok: true, limit };
+  const limit = fraudLimitParameter.safeParse(Number(raw));
+  if (!limit.success) return { ok: false, problem: `${problem}, got ${Number(raw)}` };
+  return { ok: true, limit: limit.data };
 }

@@ -1,6 +1,7 @@
 import { createSchemaRegistry, topicSerdes, type Order } from '@ecosystem/avro';
 import { BatchingProducer, createHttpServer, createKafka, createStreamsApp, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
+import { ordersApiDescription } from './openapi.ts';
 import { ordersApi } from './routes.ts';
 import { ordersViewTopology } from './topology.ts';
 import { OrderWaiters } from './waiters.ts';
@@ -36,6 +37,7 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
     // A stopping instance is not ready: a load balancer stops sending it clients.
     isReady: () => streams.isReady && !api.stopping,
     describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size }),
+    api: ordersApiDescription({ defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS, maxTimeoutMs: config.MAX_TIMEOUT_MS, maxBodyBytes: config.MAX_BODY_BYTES }),
   });
   const port = await http.listen(config.PORT, config.HOST);
   await streams.start();

@@ -8,7 +8,7 @@ const int32 = { min: -2_147_483_648, max: 2_147_483_647 };
  * quantity, positive price) are the validators' job, so a negative quantity is accepted
  * and later FAILs the order-details check. Unknown fields are refused.
  */
-const orderInput = z
+export const orderInput = z
   .object({
     id: z.string().min(1, 'must not be empty').max(128, 'at most 128 characters').regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only').optional(),
     customerId: z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'too large'),
@@ -17,7 +17,8 @@ const orderInput = z
     price: z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a finite number'),
     state: z.literal('CREATED', { error: 'a new order can only be CREATED' }).optional(),
   })
-  .strict();
+  .strict()
+  .describe('A new order. Unknown fields are refused; a missing id is generated.');
 
 export type OrderInput = z.infer<typeof orderInput>;
 
@@ -38,4 +39,16 @@ export function parseOrderInput(body: unknown): ParseResult {
   }
   const { id, customerId, product, quantity, price } = result.data;
   return { ok: true, order: { ...(id !== undefined ? { id } : {}), customerId, product, quantity, price, state: 'CREATED' } };
+}
+
+/** `?timeout=` of the GETs: milliseconds to wait, a whole number from 0 to the maximum. */
+export function timeoutParameter(maxMs: number) {
+  return z.int().min(0).max(maxMs);
+}
+
+/** The `?timeout=` of a request (digits only: no sign, exponent or spaces), or undefined when it is not one. */
+export function parseTimeout(raw: unknown, maxMs: number): number | undefined {
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) return undefined;
+  const parsed = timeoutParameter(maxMs).safeParse(Number(raw));
+  return parsed.success ? parsed.data : undefined;
 }

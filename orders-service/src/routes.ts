@@ -3,7 +3,7 @@ import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
 import { HttpError, readJsonBody, Router, type BatchingProducer, type Logger } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
 import type { Context } from 'koa';
-import { parseOrderInput } from './order-input.ts';
+import { parseOrderInput, parseTimeout } from './order-input.ts';
 import { ordersStore } from './topology.ts';
 import type { OrderWaiters } from './waiters.ts';
 
@@ -54,10 +54,8 @@ export function ordersApi(options: OrdersRoutesOptions): {
   const timeoutOf = (ctx: Context): number => {
     const raw = ctx.query.timeout;
     if (raw === undefined) return options.defaultTimeoutMs;
-    const value = Number(raw);
-    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value > options.maxTimeoutMs) {
-      throw new HttpError(400, 'invalid timeout', { fields: { timeout: `milliseconds, an integer from 0 to ${options.maxTimeoutMs}` } });
-    }
+    const value = parseTimeout(raw, options.maxTimeoutMs);
+    if (value === undefined) throw new HttpError(400, 'invalid timeout', { fields: { timeout: `milliseconds, an integer from 0 to ${options.maxTimeoutMs}` } });
     return value;
   };
 

@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import getRawBody from 'raw-body';
+import { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { collectProcessMetrics, metricsRegistry, observeHttpRequest } from './metrics.ts';
+import { probeOperations, routeMismatches, serviceDocument, type ApiDescription, type ApiOperation } from './openapi.ts';
 
 /** An error the client caused or must know about: its status and a JSON body naming the problem. */
 export class HttpError extends Error {
@@ -24,6 +26,12 @@ export interface HttpServerOptions {
   isReady: () => boolean;
   /** Extra fields for GET /health and /ready. */
   describe?: () => Record<string, unknown>;
+  /**
+   * The service's API, served with the helper's own routes as OpenAPI 3.1 at `GET /openapi.json`.
+   * Its operations must be exactly the router's routes (checked here: a route added without its
+   * description stops the service at its start, and the services' unit tests).
+   */
+  api?: ApiDescription;
 }
 
 export interface HttpServer {
@@ -37,7 +45,7 @@ export interface HttpServer {
  * the process answers), `GET /ready` (readiness: the service can do its job) and `GET /metrics`
  * (Prometheus: the process, its HTTP requests by route and status, its streams applications).
  */
-export function createHttpServer({ logger, router, isReady, describe }: HttpServerOptions): HttpServer {
+export function createHttpServer({ logger, router, isReady, describe, api }: HttpServerOptions): HttpServer {
   collectProcessMetrics();
   const app = new Koa();
   app.use(async (ctx, next) => {
@@ -74,6 +82,16 @@ export function createHttpServer({ logger, router, isReady, describe }: HttpServ
     ctx.type = metricsRegistry.contentType;
     ctx.body = await metricsRegistry.metrics();
   });
+  const document = serviceDocument({ title: api?.title ?? 'HTTP service', ...api, operations: [...helperOperations, ...(api?.operations ?? [])] });
+  probes.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  if (api) {
+    const { undocumented, unrouted } = routeMismatches(document, [...routesOf(probes), ...routesOf(router)]);
+    if (undocumented.length + unrouted.length > 0) {
+      throw new Error(`the OpenAPI description of ${api.title} does not match its routes: ${[...undocumented.map((route) => `${route} is not described`), ...unrouted.map((route) => `${route} has no route`)].join('; ')}`);
+    }
+  }
   // Errors Koa cannot answer (a client that hung up mid-body) go to the structured log, not stderr.
   app.on('error', (error: Error) => logger.debug({ error: error.message }, 'connection error'));
   app.use(probes.routes());
@@ -106,6 +124,23 @@ export function createHttpServer({ logger, router, isReady, describe }: HttpServ
       });
     },
   };
+}
+
+/** The helper's own operations, described in every service's document. */
+const helperOperations: ApiOperation[] = [
+  ...probeOperations,
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics: the process, its HTTP requests by route and status, its streams applications',
+    responses: { '200': { description: 'The metrics, in the Prometheus text format.', mediaType: 'text/plain', body: z.string() } },
+  },
+];
+
+/** The routes of a router, as method and path (HEAD, which the router adds to every GET, left out). */
+export function routesOf(router: Router): Array<{ method: string; path: string }> {
+  return router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: String(layer.path) })));
 }
 
 /**

@@ -9,3 +9,5 @@ export * from './streams-app.ts';
 export * from './streams-service.ts';
 export * from './batching-producer.ts';
 export * from './contracts.ts';
+export * from './openapi.ts';
+export * from './api-schemas.ts';

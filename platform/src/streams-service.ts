@@ -5,6 +5,7 @@ import { env, infrastructureConfig } from './config.ts';
 import { createHttpServer, Router } from './http.ts';
 import { createKafka } from './kafka.ts';
 import { runService } from './lifecycle.ts';
+import type { ApiDescription } from './openapi.ts';
 import type { Logger } from './logger.ts';
 import { createStreamsApp, streamsConfig } from './streams-app.ts';
 
@@ -24,6 +25,8 @@ export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
   topology: (context: { serdes: TopicSerdes; config: z.infer<z.ZodObject<Shape>>; logger: Logger }) => Topology;
   /** HTTP routes beside /health and /ready, e.g. queries of the service's stores. */
   routes?: (streams: KafkaStreams) => Router;
+  /** The OpenAPI description of those routes (served at /openapi.json, with /health and /ready). */
+  api?: Omit<ApiDescription, 'title'>;
   /** Closes the service's own resources (a mail transport...) after the streams app stopped. */
   onClose?: () => Promise<void>;
 }
@@ -45,6 +48,7 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
     const http = createHttpServer({
       logger,
       router: definition.routes?.(app) ?? new Router(),
+      api: { title: definition.service, operations: [], ...definition.api },
       isReady: () => app.isReady,
       describe: () => ({ service: definition.service, state: app.state, tasks: app.assignedTasks }),
     });

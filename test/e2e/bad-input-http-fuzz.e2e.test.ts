@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzCase, type FuzzCase, type FuzzContext } from './support/order-fuzz.ts';
 import { mebibytes, residentBytes } from './support/process-memory.ts';
 import { Prng } from './support/prng.ts';
-import { describeRequest, exchangeKeepAlive, exchangeRaw, type Exchange } from './support/raw-http.ts';
+import { describeRequest, exchangeKeepAlive, exchangeRaw, type Exchange, type RequestSpec } from './support/raw-http.ts';
+import { ResponseValidator, type RequestLine } from '../support/openapi.ts';
 import { TopicRecords } from './support/topic-records.ts';
 import { TestSystem, type ServiceProcess } from './system.ts';
 
@@ -32,6 +33,7 @@ beforeAll(async () => {
   system = await TestSystem.start();
   orders = system.processes.find((process) => process.service === 'orders-service')!;
   await system.putStock({ JUMPERS: 1_000_000, UNDERPANTS: 1_000_000, STOCKINGS: 1_000_000 });
+  contract = await system.ordersContract();
 }, 180_000);
 
 afterAll(async () => {
@@ -85,6 +87,35 @@ function problemWith(fuzzCase: FuzzCase, exchange: Exchange): string | undefined
   }
 }
 
+/**
+ * The answer checked against the orders API's own /openapi.json: every answer the API gives to a
+ * request for one of its operations must match the document, error answers included. Not
+ * checked (counted by why): requests for no operation of the API (another path or method),
+ * and requests Node's HTTP server answers itself, before the API sees them: malformed HTTP, no
+ * Host header, an Expect other than 100-continue. Those answers are empty, without a
+ * Content-Type; every answer of the API has a typed body.
+ */
+function contractProblem(fuzzCase: FuzzCase, exchange: Exchange): string | undefined {
+  if (!exchange.ok) return undefined;
+  const line = requestLine(fuzzCase.request);
+  const byNode = exchange.answer.headers['content-type'] === undefined && exchange.answer.body.length === 0;
+  const skipped = !line ? 'no request line' : !contract.match(line) ? 'no operation of the API' : byNode ? `answered ${exchange.answer.status} by Node's HTTP server` : undefined;
+  if (skipped || !line) {
+    count(contractSkipped, skipped ?? '');
+    return undefined;
+  }
+  const problems = contract.problems(line, { status: exchange.answer.status, headers: exchange.answer.headers, body: exchange.answer.body.toString('utf8') }) ?? [];
+  contractChecked += 1;
+  return problems.length > 0 ? `against /openapi.json: ${problems.join('; ')}` : undefined;
+}
+
+/** The method and target of a request; of raw bytes, when they start with a request line. */
+function requestLine(request: RequestSpec): RequestLine | undefined {
+  if (!request.raw) return { method: request.method, target: request.target };
+  const match = /^([A-Z]+) (\/\S*) HTTP\/1\.[01]\r\n/.exec(request.raw.toString('latin1'));
+  return match ? { method: match[1]!, target: match[2]! } : undefined;
+}
+
 interface Failure {
   fuzzCase: FuzzCase;
   lane: string;
@@ -101,6 +132,10 @@ function report(failure: Failure): string {
 }
 
 const statusesSeen = new Map<string, number>();
+/** The orders API's /openapi.json, and how many answers were checked against it or not (by why). */
+let contract: ResponseValidator;
+let contractChecked = 0;
+const contractSkipped = new Map<string, number>();
 const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
 describe(`the orders API under ${requestCount} random and malformed requests`, () => {
@@ -134,7 +169,7 @@ describe(`the orders API under ${requestCount} random and malformed requests`, (
         count(lanes, lane);
         count(statusesSeen, exchange.ok ? String(exchange.answer.status) : 'no answer');
         if (exchange.ms > slowest.ms) Object.assign(slowest, { ms: exchange.ms, name: `#${index} ${current.name}` });
-        const problem = problemWith(current, exchange);
+        const problem = problemWith(current, exchange) ?? contractProblem(current, exchange);
         if (problem) failures.push({ fuzzCase: current, lane, problem, exchange });
         else if (current.expect.kind === 'valid-order' && exchange.ok) accepted.push(String(jsonOf(exchange)!.id));
       }
@@ -162,6 +197,7 @@ describe(`the orders API under ${requestCount} random and malformed requests`, (
         `  lanes: ${JSON.stringify(Object.fromEntries(lanes))}`,
         `  families: ${JSON.stringify(Object.fromEntries([...families].sort((a, b) => b[1] - a[1])))}`,
         `  valid orders accepted: ${accepted.length}; orders-service RSS ${mebibytes(rssBefore)} -> ${mebibytes(rssAfter)}; waiters left ${waiters}`,
+        `  answers checked against /openapi.json: ${contractChecked}; not checked: ${JSON.stringify(Object.fromEntries(contractSkipped))}`,
         `  failures: ${failures.length}`,
       ].join('\n'),
     );
@@ -174,6 +210,8 @@ describe(`the orders API under ${requestCount} random and malformed requests`, (
     if (failures.length > 0) console.log(`bad-input HTTP fuzz failures (seed ${seed}), one example per kind:\n\n${details}`);
 
     expect(failures.length, `seed ${seed}: ${failures.length} requests answered wrongly; one example per kind:\n\n${details}`).toBe(0);
+    // Most requests are for an operation of the API (the malformed orders are POST /v1/orders).
+    expect(contractChecked).toBeGreaterThan(requestCount / 2);
     expect(elapsed).toBeLessThan(150_000);
     expect(waiters).toBe(0);
     expect(rssAfter - rssBefore, `RSS ${mebibytes(rssBefore)} -> ${mebibytes(rssAfter)}`).toBeLessThan(rssGrowthLimit);

@@ -34,12 +34,13 @@ const malformed: Array<[string, { body: string; contentType?: string }, string]>
 
 describe('POST /v1/orders with bad input', () => {
   it.each(malformed)('answers 400 naming the problem for %s', async (_name, request, field) => {
-    const response = await fetch(`${system.ordersUrl()}/v1/orders`, {
+    // Through ordersRequest: the 400 must also match the API's /openapi.json.
+    const response = await system.ordersRequest('/v1/orders', {
       method: 'POST',
       headers: { 'content-type': request.contentType ?? 'application/json' },
       body: request.body,
     });
-    const body = (await response.json()) as { error: string; fields: Record<string, string> };
+    const body = response.body as { error: string; fields: Record<string, string> };
     expect(response.status).toBe(400);
     expect(body.error).toBeTruthy();
     expect(Object.keys(body.fields)).toContain(field);
@@ -54,14 +55,16 @@ describe('POST /v1/orders with bad input', () => {
   });
 
   it('rejects a bad timeout and leaves no waiter behind after timeouts and disconnects', async () => {
-    expect((await fetch(`${system.ordersUrl()}/v1/orders/x?timeout=soon`)).status).toBe(400);
-    await Promise.all(Array.from({ length: 20 }, (_, index) => fetch(`${system.ordersUrl()}/v1/orders/none-${index}?timeout=200`)));
+    expect((await system.ordersRequest('/v1/orders/x?timeout=soon')).status).toBe(400);
+    expect((await system.ordersRequest('/v1/orders/x/validated?timeout=-1')).status).toBe(400);
+    const timedOut = await Promise.all(Array.from({ length: 20 }, (_, index) => system.ordersRequest(`/v1/orders/none-${index}?timeout=200`)));
+    expect(timedOut.map(({ status }) => status)).toEqual(timedOut.map(() => 504));
     const aborted = Array.from({ length: 20 }, (_, index) => {
       const controller = new AbortController();
       const request = fetch(`${system.ordersUrl()}/v1/orders/gone-${index}?timeout=30000`, { signal: controller.signal }).catch(() => undefined);
       return { controller, request };
     });
-    const health = async () => ((await (await fetch(`${system.ordersUrl()}/health`)).json()) as { waiters: number }).waiters;
+    const health = async () => ((await system.ordersRequest('/health')).body as { waiters: number }).waiters;
     // The waiters of the long requests are registered...
     for (let attempt = 0; (await health()) < 20 && attempt < 100; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await health()).toBe(20);

@@ -104,7 +104,7 @@ describe('the order validation pipeline, five services as separate processes', (
     // Both instances served reads (the orders spread over partitions owned by each).
     const servedBy = new Set<string>();
     for (const id of ids.slice(0, 30)) {
-      const response = await fetch(`${system.ordersUrl(1)}/v1/orders/${id}?timeout=0`);
+      const response = await system.ordersRequest(`/v1/orders/${id}?timeout=0`, {}, 1);
       servedBy.add(response.headers.get('x-served-by') ?? '');
     }
     expect(servedBy.size).toBe(2);

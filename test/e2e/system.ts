@@ -8,6 +8,7 @@ import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes, type O
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { createKafka, createLogger, ensureTopics, systemTopics, type KafkaClients } from '@ecosystem/platform';
 import { followTopics } from '@ecosystem/streams';
+import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -35,6 +36,7 @@ export interface ServiceProcess {
  */
 export class TestSystem {
   readonly processes: ServiceProcess[] = [];
+  private ordersApi: Promise<ResponseValidator> | undefined;
   readonly kafka: KafkaClients;
   readonly serdes: TopicSerdes;
 
@@ -153,14 +155,35 @@ export class TestSystem {
   }
 
   async postOrder(order: Record<string, unknown>, instance = 0): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${this.ordersUrl(instance)}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    const { status, body } = await this.ordersRequest('/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) }, instance);
+    return { status, body };
   }
 
   async getOrder(id: string, options: { validated?: boolean; timeoutMs?: number; instance?: number } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
     const suffix = options.validated ? '/validated' : '';
-    const response = await fetch(`${this.ordersUrl(options.instance)}/v1/orders/${encodeURIComponent(id)}${suffix}?timeout=${options.timeoutMs ?? 20_000}`);
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    const { status, body } = await this.ordersRequest(`/v1/orders/${encodeURIComponent(id)}${suffix}?timeout=${options.timeoutMs ?? 20_000}`, {}, options.instance);
+    return { status, body };
+  }
+
+  /**
+   * A request to the orders API (`target`: path and query) whose answer must match the API's
+   * own /openapi.json, error answers included: one that does not fails the test. Every answer
+   * of postOrder and getOrder is checked so.
+   */
+  async ordersRequest(target: string, init: RequestInit = {}, instance?: number): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+    const response = await fetch(`${this.ordersUrl(instance)}${target}`, init);
+    const answer = await answerOf(response);
+    (await this.ordersContract()).check({ method: init.method ?? 'GET', target }, answer);
+    return { status: response.status, headers: response.headers, body: JSON.parse(answer.body) as Record<string, unknown> };
+  }
+
+  /** The validator of the orders API's answers, from the /openapi.json the orders service serves (fetched once). */
+  ordersContract(): Promise<ResponseValidator> {
+    this.ordersApi ??= ResponseValidator.fetch(this.ordersUrl()).catch((error: unknown) => {
+      this.ordersApi = undefined;
+      throw error;
+    });
+    return this.ordersApi;
   }
 
   async putStock(stock: Record<string, number>): Promise<void> {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { localPaths } from '@ecosystem/infra';
 import { allServices } from '../../scripts/services.ts';
 import { isRunning, readSystemRecord, type SystemRecord } from '../../scripts/system-record.ts';
+import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
 /**
  * The system the way the README runs it: `npm start` (with the populator), then requests as
@@ -34,9 +35,19 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
   }
 }
 
+const ordersApi = 'http://127.0.0.1:8000';
+/** The orders API's own /openapi.json, fetched once: every answer of the API here must match it. */
+let ordersContract: ResponseValidator | undefined;
+
 const json = async <T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(40_000) });
-  return { status: response.status, body: (await response.json()) as T };
+  const answer = await answerOf(response);
+  if (url.startsWith(`${ordersApi}/`)) {
+    ordersContract ??= await ResponseValidator.fetch(ordersApi);
+    const { pathname, search } = new URL(url);
+    ordersContract.check({ method: init?.method ?? 'GET', target: `${pathname}${search}` }, answer);
+  }
+  return { status: response.status, body: JSON.parse(answer.body) as T };
 };
 
 /** Warnings and errors each service logged during this run (the supervisor keeps every service's log in .local/logs). */
