@@ -4,8 +4,8 @@
  * does the same after starting local servers, which the compose stack runs as containers.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createSchemaRegistry, registerTopicSchemas } from '@ecosystem/avro';
-import { createKafka, createLogger, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
+import { registerTopicSchemas } from '@ecosystem/avro';
+import { connectKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
 
 function positiveInteger(value: string): number {
   const number = Number(value);
@@ -27,14 +27,14 @@ const options = new Command()
 async function main(): Promise<void> {
   const config = loadInfrastructureConfig();
   const logger = createLogger('setup', 'warn');
-  const kafka = createKafka({ clientId: 'setup', brokers: config.KAFKA_BROKERS, logger });
+  const kafka = await connectKafka({ clientId: 'setup', config, logger });
   try {
     const created = await ensureTopics(kafka, systemTopics, { logger, prefix: config.TOPIC_PREFIX, replicationFactor: options.replicationFactor });
     console.log(`Topics on ${config.KAFKA_BROKERS.join(',')}: ${systemTopics.length} declared, ${created.length} created now${created.length > 0 ? ` (${created.join(', ')})` : ''}.`);
   } finally {
     await kafka.close();
   }
-  const subjects = await registerTopicSchemas(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+  const subjects = await registerTopicSchemas(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
   console.log(`Schemas on ${config.SCHEMA_REGISTRY_URL}: ${Object.entries(subjects).map(([subject, id]) => `${subject}=${id}`).join(', ')}`);
 }
 

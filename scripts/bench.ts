@@ -13,9 +13,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createSchemaRegistry, Topics, topicSerdes } from '@ecosystem/avro';
+import { Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
-import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
+import { connectKafka, createLogger, createSchemaRegistryClient, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     for (const cleanup of cleanups.splice(keep).reverse()) await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
   };
   const started = new Date();
-  const kafka = createKafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logger });
+  const kafka = await connectKafka({ clientId: 'bench', config, logger });
   cleanups.push(() => kafka.close());
   try {
     let system: TestSystem | undefined;
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       baseUrl = system.ordersUrl();
     }
     const prefix = system?.prefix ?? config.TOPIC_PREFIX;
-    const serdes = system?.serdes ?? topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix });
+    const serdes = system?.serdes ?? topicSerdes(createSchemaRegistryClient(config), { prefix });
     const watcher = await FinalStateWatcher.start(kafka, serdes[Topics.orders]);
     cleanups.push(() => watcher.stop());
 

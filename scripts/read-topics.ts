@@ -6,9 +6,9 @@
  *   npm run read-topics -- --json            # one JSON object per record
  */
 import { Command, Option } from 'commander';
-import { createSchemaRegistry, fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
+import { fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
 import { positiveInteger } from '@ecosystem/infra';
-import { createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
+import { connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type ReadRange } from '@ecosystem/streams';
 
 const options = new Command()
@@ -24,8 +24,8 @@ const options = new Command()
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('read-topics', 'silent');
-const kafka = createKafka({ clientId: 'read-topics', brokers: config.KAFKA_BROKERS, logger });
-const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
+const kafka = await connectKafka({ clientId: 'read-topics', config, logger }).catch(exitOnStartupError('read-topics'));
+const registry = createSchemaRegistryClient(config);
 const serdes = topicSerdes(registry, { prefix: config.TOPIC_PREFIX });
 const known = new Map(Object.values(Topics).map((name) => [serdes[name as TopicName].topic, serdes[name as TopicName]]));
 const last = options.last;

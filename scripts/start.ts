@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
+import { registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
 import { down, InfraError, localPaths, positiveNumber, up } from '@ecosystem/infra';
-import { createKafka, createLogger, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
+import { connectKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
 import { allServices, Supervisor } from './services.ts';
 import { describeProcess, inspectSystem, recordLaunch, removeSystemRecord, stopProcesses, writeSystemRecord, type SystemRecord } from './system-record.ts';
 import { SystemSummary } from './summary.ts';
@@ -70,10 +70,10 @@ async function main(): Promise<void> {
     process.exit(0);
   }
 
-  const kafka = createKafka({ clientId: 'start', brokers: config.KAFKA_BROKERS, logger });
+  const kafka = await connectKafka({ clientId: 'start', config, logger });
   const created = await ensureTopics(kafka, systemTopics, { logger, prefix: config.TOPIC_PREFIX });
   console.log(`Topics: ${systemTopics.length} declared, ${created.length} created now.`);
-  const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
+  const registry = createSchemaRegistryClient(config);
   const subjects = await registerTopicSchemas(registry, { prefix: config.TOPIC_PREFIX });
   console.log(`Schemas: ${Object.keys(subjects).length} subjects registered.`);
   console.log(`Infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);

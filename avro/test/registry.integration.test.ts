@@ -1,5 +1,6 @@
 import avro from 'avsc';
-import { createTopics, KafkaClients } from '@ecosystem/streams';
+import { createKafka, createLogger, kafkaConfig, loadConfig } from '@ecosystem/platform';
+import { createTopics } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeUntil, type ConsumedRecord } from '../../test/support/kafka.ts';
 import type { Customer, Order } from '../src/index.ts';
@@ -20,11 +21,13 @@ import {
  * setup starts. A missing server fails every test with the address it tried: nothing is skipped.
  */
 const registryUrl = process.env['SCHEMA_REGISTRY_URL'] ?? defaultSchemaRegistryUrl;
-const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+// The broker and how to reach it (KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL...), read by the project's one configuration loader.
+const kafkaSettings = loadConfig(kafkaConfig);
+const brokers = kafkaSettings.KAFKA_BROKERS;
 
 const registry = createSchemaRegistry(registryUrl);
 // Quiet: failures surface as test errors with their cause.
-const kafka = new KafkaClients({ clientId: 'avro-integration-test', brokers });
+const kafka = createKafka({ clientId: 'avro-integration-test', config: kafkaSettings, logger: createLogger('avro-integration-test', 'silent') });
 const admin = kafka.admin();
 const run = `${Date.now()}-${process.pid}`;
 const testTopics = {

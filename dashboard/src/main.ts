@@ -1,5 +1,5 @@
-import { createSchemaRegistry, productSymbols, topicSerdes } from '@ecosystem/avro';
-import { createHttpServer, createKafka, Router, runService } from '@ecosystem/platform';
+import { productSymbols, topicSerdes } from '@ecosystem/avro';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, Router, runService } from '@ecosystem/platform';
 import { ensurePageBuilt, pageRoutes } from './assets.ts';
 import { dashboardConfig } from './config.ts';
 import { EventHub } from './events.ts';
@@ -20,8 +20,8 @@ const ordersIntervalMs = 200;
 await runService(service, dashboardConfig, async (config, logger) => {
   await ensurePageBuilt(logger);
 
-  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
-  const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+  const kafka = await connectKafka({ clientId: service, config, logger });
+  const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
 
   const flow = new OrderFlow();
   const events = new EventHub();

@@ -17,7 +17,9 @@ const program = new Command()
       'Kafka runs as one broker, or with `up --brokers 3` (or KAFKA_BROKER_COUNT=3) as a three-node KRaft\n' +
       'cluster on 127.0.0.1:9092,9094,9096 (controllers on 9093,9095,9097) with replication factor 3 and\n' +
       'min.insync.replicas 2. The data folder remembers the count: status and down need no flag, and\n' +
-      'switching between one and three brokers needs a `reset` (which deletes all local data).',
+      'switching between one and three brokers needs a `reset` (which deletes all local data).\n' +
+      'With `up --secure` Kafka takes clients over SASL_SSL only (a local CA made with keytool, SCRAM-SHA-512,\n' +
+      'SCRAM-SHA-256 and PLAIN users); the client settings are written to .local/secure/client.env.',
   );
 
 function brokerCount(value: string): number {
@@ -30,9 +32,10 @@ program
   .description('fetch (first time), start and wait until every server is healthy; does nothing for servers already up')
   .addArgument(serversArgument())
   .addOption(new Option('--brokers <count>', 'Kafka brokers: 1, or 3 for a local cluster (default: KAFKA_BROKER_COUNT, else as formatted, else 1)').argParser(brokerCount))
-  .action(async (servers: ServerName[], options: { brokers?: number }) => {
+  .option('--secure', 'Kafka takes clients over SASL_SSL only (its own CA, SCRAM and PLAIN users); their settings go to .local/secure/client.env (default: as formatted)')
+  .action(async (servers: ServerName[], options: { brokers?: number; secure?: boolean }) => {
     const started = Date.now();
-    await up(servers, console.log, options.brokers === undefined ? {} : { brokers: options.brokers });
+    await up(servers, console.log, { ...(options.brokers === undefined ? {} : { brokers: options.brokers }), ...(options.secure ? { secure: true } : {}) });
     console.log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { KafkaClients } from '@ecosystem/streams';
+import { createKafka, createLogger, kafkaConfig, loadConfig, type KafkaClients } from '@ecosystem/platform';
 import { startServer, stopServer } from './launcher.ts';
 import { infraPaths, type InfraPaths } from './paths.ts';
 import { runningPid } from './processes.ts';
-import { bootstrapServers, brokerAddress, fetchKafka, kafkaNode, type KafkaClusterLayout } from './servers/kafka.ts';
+import { bootstrapServers, brokerAddress, clusterClientEnvironment, fetchKafka, kafkaNode, type KafkaClusterLayout } from './servers/kafka.ts';
 import type { LocalServer } from './servers/server.ts';
 
 function canListen(port: number): Promise<boolean> {
@@ -37,6 +37,8 @@ export interface KafkaClusterOptions {
   home?: string;
   /** JVM heap of each node (default: small, for tests). */
   heap?: string;
+  /** Clients over SASL_SSL only (a CA of its own, SCRAM and PLAIN users); `environment` has their settings. */
+  secure?: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export interface KafkaClusterOptions {
  */
 export class KafkaCluster {
   private readonly nodes: Map<number, LocalServer>;
+  private clientSettings: Record<string, string> = {};
 
   private constructor(
     readonly layout: KafkaClusterLayout,
@@ -81,6 +84,7 @@ export class KafkaCluster {
     const layout: KafkaClusterLayout = {
       paths,
       heap: options.heap ?? '-Xms128m -Xmx384m',
+      secure: options.secure ?? false,
       nodes: Array.from({ length: brokers }, (_, index) => ({ id: index + 1, brokerPort: ports[2 * index]!, controllerPort: ports[2 * index + 1]! })),
     };
     const cluster = new KafkaCluster(layout, options.home === undefined);
@@ -88,6 +92,7 @@ export class KafkaCluster {
     try {
       // Together: no node is healthy before a quorum of controllers runs.
       await Promise.all(layout.nodes.map((node) => cluster.startBroker(node.id)));
+      cluster.clientSettings = await clusterClientEnvironment(layout);
     } catch (error) {
       await cluster.destroy();
       throw error;
@@ -102,6 +107,15 @@ export class KafkaCluster {
 
   get brokers(): string[] {
     return this.layout.nodes.map(brokerAddress);
+  }
+
+  /**
+   * The environment a client of this cluster needs, as the project's processes read it:
+   * KAFKA_BROKERS, and for a secured cluster KAFKA_SECURITY_PROTOCOL=SASL_SSL, the SASL
+   * mechanism, user and password and the CA file (KAFKA_SSL_CA_LOCATION).
+   */
+  get environment(): Record<string, string> {
+    return { KAFKA_BROKERS: this.bootstrap, ...this.clientSettings };
   }
 
   get nodeIds(): number[] {
@@ -140,9 +154,9 @@ export class KafkaCluster {
     return node.paths.log(node.id);
   }
 
-  /** Kafka clients of this cluster (quiet: a test expects brokers to go away); the caller closes them. */
+  /** Kafka clients of this cluster, configured from `environment` (quiet: a test expects brokers to go away); the caller closes them. */
   client(clientId: string): KafkaClients {
-    return new KafkaClients({ clientId, brokers: this.brokers });
+    return createKafka({ clientId, config: loadConfig(kafkaConfig, this.environment), logger: createLogger(clientId, 'silent') });
   }
 
   /** Kills every node and, when the cluster made its own home, deletes it. */

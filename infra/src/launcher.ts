@@ -4,7 +4,8 @@ import { localPaths } from './paths.ts';
 import os from 'node:os';
 import { launch, likelyFix, logSize, logTail, portInUse, residentMemory, runningPid, sleep, startupCause, stop } from './processes.ts';
 import { elasticsearchServer } from './servers/elasticsearch.ts';
-import { bootstrapServers, brokerCountMismatch, formattedBrokerCount, kafkaServers, loopbackLayout } from './servers/kafka.ts';
+import { bootstrapServers, brokerCountMismatch, formattedBrokerCount, formattedSecure, kafkaServers, loopbackLayout, securityMismatch } from './servers/kafka.ts';
+import { clientEnvironmentFile } from './servers/kafka-security.ts';
 import { registryServer } from './servers/registry.ts';
 import { isExternal, type LocalServer, type ServerName } from './servers/server.ts';
 
@@ -16,6 +17,11 @@ export interface InfraOptions {
    * Default: KAFKA_BROKER_COUNT, else what the data folder was formatted for, else 1.
    */
   brokers?: number;
+  /**
+   * Kafka takes clients over SASL_SSL only (TLS with its own CA, SCRAM-SHA-512/256 or PLAIN
+   * users); their settings are written to `.local/secure/client.env`. Default: as formatted.
+   */
+  secure?: boolean;
 }
 
 function requestedBrokers(options: InfraOptions): number | undefined {
@@ -36,9 +42,15 @@ async function brokerCount(options: InfraOptions, prefer: 'request' | 'data'): P
   return (prefer === 'request' ? (requested ?? formatted) : (formatted ?? requested)) ?? 1;
 }
 
+/** Whether the local Kafka runs secured: as asked, else as formatted (`status` and `down` follow the data). */
+async function secureMode(options: InfraOptions, prefer: 'request' | 'data'): Promise<boolean> {
+  const formatted = await formattedSecure();
+  return (prefer === 'request' ? (options.secure ?? formatted) : (formatted ?? options.secure)) ?? false;
+}
+
 /** The servers in start order; they are independent, so they start side by side. */
 export async function allServers(options: InfraOptions = {}, prefer: 'request' | 'data' = 'data'): Promise<LocalServer[]> {
-  return [...kafkaServers(await brokerCount(options, prefer)), registryServer(), elasticsearchServer()];
+  return [...kafkaServers(await brokerCount(options, prefer), await secureMode(options, prefer)), registryServer(), elasticsearchServer()];
 }
 
 async function select(names: readonly ServerName[] | undefined, options: InfraOptions = {}, prefer: 'request' | 'data' = 'data'): Promise<LocalServer[]> {
@@ -190,10 +202,15 @@ export async function up(names?: readonly ServerName[], report: Report = console
   const formatted = await formattedBrokerCount();
   // Before anything starts: a broker of the wrong cluster would only fail later, less clearly.
   if (brokers > 0 && formatted !== undefined && formatted !== brokers) throw brokerCountMismatch(localPaths, formatted, brokers);
+  const formattedSecurity = await formattedSecure();
+  if (brokers > 0 && options.secure !== undefined && formattedSecurity !== undefined && formattedSecurity !== options.secure) throw securityMismatch(localPaths, formattedSecurity);
   await fetchServers(servers.map((server) => server.name));
   // The nodes of a cluster must start together: none is healthy before a quorum of controllers runs.
   const launched = await startServers(servers, report);
   if (brokers > 1) report(`kafka: ${brokers} brokers; clients use KAFKA_BROKERS=${bootstrapServers(loopbackLayout(brokers))}`);
+  if (brokers > 0 && (await secureMode(options, 'request'))) {
+    report(`kafka: SASL_SSL only; clients need the settings in ${clientEnvironmentFile(localPaths)} (load them with: set -a; . ${clientEnvironmentFile(localPaths)}; set +a)`);
+  }
   return [...new Set(launched.map((server) => server.name))];
 }
 
@@ -234,10 +251,10 @@ export async function down(names?: readonly ServerName[], report: Report = conso
 /** Stops everything and deletes data, config and logs; downloaded servers stay cached. */
 export async function reset(report: Report = console.log, options: InfraOptions = {}): Promise<void> {
   await down(undefined, report, options);
-  for (const folder of ['data', 'config', 'logs', 'run']) {
+  for (const folder of ['data', 'config', 'logs', 'run', 'secure']) {
     await rm(`${localPaths.home}/${folder}`, { recursive: true, force: true });
   }
-  report(`wiped ${localPaths.home}/{data,config,logs} (downloads kept in ${localPaths.servers})`);
+  report(`wiped ${localPaths.home}/{data,config,logs,secure} (downloads kept in ${localPaths.servers})`);
 }
 
 export interface ServerStatus {

@@ -1,12 +1,14 @@
 import { Client } from '@elastic/elasticsearch';
-import { createTopics, KafkaClients } from '@ecosystem/streams';
+import { createKafka, createLogger, elasticsearchConnection, loadInfrastructureConfig } from '@ecosystem/platform';
+import { createTopics, type KafkaClients } from '@ecosystem/streams';
 import { describe, expect, it } from 'vitest';
 import { consumeUntil } from '../../test/support/kafka.ts';
 import { down, status, up } from '../src/launcher.ts';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
-const elasticsearchUrl = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
+/** The servers and how to reach them, read by the project's one configuration loader. */
+const settings = loadInfrastructureConfig();
+const registryUrl = settings.SCHEMA_REGISTRY_URL;
+const testKafka = () => createKafka({ clientId: 'lifecycle-test', config: settings, logger: createLogger('lifecycle-test', 'silent') });
 
 async function readAll(clients: KafkaClients, topic: string): Promise<string[]> {
   const records = await consumeUntil(clients, topic, (seen) => seen.length > 0);
@@ -19,7 +21,7 @@ describe('infrastructure lifecycle', () => {
     const topic = `lifecycle-${stamp}`;
     const subject = `lifecycle-${stamp}-value`;
     const index = `lifecycle-${stamp}`;
-    const kafka = new KafkaClients({ clientId: 'lifecycle-test', brokers });
+    const kafka = testKafka();
 
     await createTopics(kafka.admin(), [{ name: topic, partitions: 1, compacted: false }]);
     const producer = kafka.producer();
@@ -36,7 +38,7 @@ describe('infrastructure lifecycle', () => {
     });
     const { id } = (await registered.json()) as { id: number };
 
-    const elasticsearch = new Client({ node: elasticsearchUrl });
+    const elasticsearch = new Client(elasticsearchConnection(settings));
     await elasticsearch.indices.create({ index, settings: { number_of_replicas: 0 } });
     await elasticsearch.index({ index, id: 'doc', document: { kept: true }, refresh: 'wait_for' });
     await elasticsearch.close();
@@ -50,7 +52,7 @@ describe('infrastructure lifecycle', () => {
     await up();
     expect((await status()).map((server) => server.state)).toEqual(['healthy', 'healthy', 'healthy']);
 
-    const afterRestartKafka = new KafkaClients({ clientId: 'lifecycle-test', brokers });
+    const afterRestartKafka = testKafka();
     try {
       expect(await readAll(afterRestartKafka, topic)).toEqual(['kept']);
     } finally {
@@ -59,7 +61,7 @@ describe('infrastructure lifecycle', () => {
     const byId = await fetch(`${registryUrl}/schemas/ids/${id}`);
     expect(byId.status).toBe(200);
     expect(JSON.parse(((await byId.json()) as { schema: string }).schema)).toEqual(JSON.parse(schema));
-    const afterRestart = new Client({ node: elasticsearchUrl });
+    const afterRestart = new Client(elasticsearchConnection(settings));
     const document = await afterRestart.get<{ kept: boolean }>({ index, id: 'doc' });
     expect(document._source).toEqual({ kept: true });
     await afterRestart.indices.delete({ index });

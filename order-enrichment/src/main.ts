@@ -1,5 +1,5 @@
-import { createSchemaRegistry, recordSchema, registerSchema, Topics, topicSerdes, valueSubject } from '@ecosystem/avro';
-import { createHttpServer, createKafka, createStreamsApp, runService } from '@ecosystem/platform';
+import { recordSchema, registerSchema, Topics, topicSerdes, valueSubject } from '@ecosystem/avro';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, createStreamsApp, runService } from '@ecosystem/platform';
 import { orderEnrichmentConfig } from './config.ts';
 import type { FraudEngine } from './engine.ts';
 import { KsqlDbClient } from './ksqldb-client.ts';
@@ -13,7 +13,7 @@ import { enrichmentTopics, enrichmentTopology } from './topology.ts';
 const service = 'order-enrichment';
 
 await runService(service, orderEnrichmentConfig, async (config, logger) => {
-  const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
+  const registry = createSchemaRegistryClient(config);
   const serdes = topicSerdes(registry, { prefix: config.TOPIC_PREFIX });
 
   let engine: FraudEngine | undefined;
@@ -41,7 +41,7 @@ await runService(service, orderEnrichmentConfig, async (config, logger) => {
     const topology = enrichmentTopology(enrichmentTopics(serdes), {
       onLateOrder: (record, streamTime) => logger.warn({ timestamp: record.timestamp, streamTime }, 'order arrived after its fraud window closed; not counted'),
     });
-    const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
+    const kafka = await connectKafka({ clientId: service, config, logger });
     const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
     engine = new LocalFraudEngine({ streams, endpoint, peerTimeoutMs: config.FRAUD_PEER_TIMEOUT_MS });
   }

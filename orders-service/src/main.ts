@@ -1,5 +1,5 @@
-import { createSchemaRegistry, topicSerdes, type Order } from '@ecosystem/avro';
-import { BatchingProducer, createHttpServer, createKafka, createStreamsApp, runService } from '@ecosystem/platform';
+import { topicSerdes, type Order } from '@ecosystem/avro';
+import { BatchingProducer, connectKafka, createHttpServer, createSchemaRegistryClient, createStreamsApp, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
 import { ordersApiDescription } from './openapi.ts';
 import { ordersApi } from './routes.ts';
@@ -10,8 +10,8 @@ const service = 'orders-service';
 
 await runService(service, ordersServiceConfig, async (config, logger) => {
   const endpoint = config.ADVERTISED_ENDPOINT ?? `127.0.0.1:${config.PORT}`;
-  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
-  const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+  const kafka = await connectKafka({ clientId: service, config, logger });
+  const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
   const waiters = new OrderWaiters();
   let orderChanged = (_id: string, _order: Order) => {};
   const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));

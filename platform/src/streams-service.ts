@@ -1,9 +1,9 @@
-import { createSchemaRegistry, topicSerdes, type TopicSerdes } from '@ecosystem/avro';
+import { topicSerdes, type TopicSerdes } from '@ecosystem/avro';
 import type { KafkaStreams, Topology } from '@ecosystem/streams';
 import type { z } from 'zod';
 import { env, infrastructureConfig } from './config.ts';
 import { createHttpServer, Router } from './http.ts';
-import { createKafka } from './kafka.ts';
+import { connectKafka, createSchemaRegistryClient } from './kafka.ts';
 import { runService } from './lifecycle.ts';
 import type { ApiDescription } from './openapi.ts';
 import type { Logger } from './logger.ts';
@@ -41,8 +41,8 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
   await runService(definition.service, shape, async (parsed, logger) => {
     // A spread with a generic part: TypeScript cannot infer it whole, so the two parts are named.
     const config = parsed as z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
-    const kafka = createKafka({ clientId: definition.service, brokers: config.KAFKA_BROKERS, logger });
-    const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+    const kafka = await connectKafka({ clientId: definition.service, config, logger });
+    const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
     const topology = definition.topology({ serdes, config, logger });
     const app: KafkaStreams = createStreamsApp({ service: definition.service, topology, kafka, logger, config });
     const http = createHttpServer({

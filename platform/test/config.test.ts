@@ -9,6 +9,8 @@ describe('loadConfig', () => {
       ELASTICSEARCH_URL: 'http://127.0.0.1:9200',
       LOG_LEVEL: 'info',
       TOPIC_PREFIX: '',
+      KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+      KAFKA_SSL_REJECT_UNAUTHORIZED: true,
     });
   });
 

@@ -8,7 +8,7 @@ import { loadInfrastructureConfig } from '../src/config.ts';
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('topics-test', 'silent');
-const kafka = createKafka({ clientId: 'topics-test', brokers: config.KAFKA_BROKERS, logger });
+const kafka = createKafka({ clientId: 'topics-test', config, logger });
 const stamp = Date.now();
 const testTopics: TopicSpec[] = [
   { name: `topics-test-log-${stamp}`, partitions: 3, compacted: false, description: 'a log' },

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createSchemaRegistry, Topics, topicSerdes, type Product } from '@ecosystem/avro';
+import { Topics, topicSerdes, type Product } from '@ecosystem/avro';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '@ecosystem/infra';
-import { BatchingProducer, createKafka, createLogger, loadInfrastructureConfig } from '@ecosystem/platform';
+import { BatchingProducer, connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, loadInfrastructureConfig } from '@ecosystem/platform';
 import { checkMix, defaultCustomerCount, defaultFraudsters, defaultMix, expectedShares, OrderGenerator, parseCustomers, parseProducts, type OrderKind, type OrderMix } from './orders.ts';
 import { fetchStock, stockToWrite } from './stock.ts';
 
@@ -91,11 +91,11 @@ const generator = new OrderGenerator(mix);
 
 const config = loadInfrastructureConfig();
 const logger = createLogger('populator', 'warn');
-const serdes = topicSerdes(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), { prefix: config.TOPIC_PREFIX });
+const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
 const limit = options.count ?? Number.POSITIVE_INFINITY;
 const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.duration * 1_000;
 
-const kafka = createKafka({ clientId: 'populator', brokers: config.KAFKA_BROKERS, logger });
+const kafka = await connectKafka({ clientId: 'populator', config, logger }).catch(exitOnStartupError('populator'));
 // Payments of orders in flight together go out in one send at a time, as the idempotent producer needs.
 const producer = new BatchingProducer(() => kafka.producer());
 await producer.connect();

@@ -9,15 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { createKafka, createLogger, exitOnStartupError, kafkaConfig, loadConfig } from '@ecosystem/platform';
 import {
   createTopics,
   encodeHeaders,
   followTopics,
-  KafkaClients,
   KafkaStreams,
   StreamsBuilder,
   stringSerde,
   type BytesProducer,
+  type KafkaClients,
   type ProcessingGuarantee,
   type RuntimeLogger,
   type Topology,
@@ -329,7 +330,15 @@ async function main(): Promise<void> {
   const selected = scenarios.filter((scenario) => !options.only || options.only.includes(scenario.name));
   process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
 
-  const clients = new KafkaClients({ clientId: 'streams-bench', brokers: options.brokers.split(',') });
+  // TLS and SASL come from the environment (KAFKA_SECURITY_PROTOCOL...), read as every process of the project reads them.
+  const settings = (() => {
+    try {
+      return loadConfig(kafkaConfig, { ...process.env, KAFKA_BROKERS: options.brokers });
+    } catch (error) {
+      return exitOnStartupError('streams-bench')(error);
+    }
+  })();
+  const clients = createKafka({ clientId: 'streams-bench', config: settings, logger: createLogger('streams-bench', 'silent') });
   const results: Result[] = [];
   const failures: Array<{ scenario: string; error: string }> = [];
   try {

@@ -23,6 +23,8 @@ export { ChangelogReader as TopicReader, followTopics } from './engine/changelog
 export type { ReadRange } from './engine/changelog-reader.ts';
 export { KafkaClients } from './kafka/clients.ts';
 export type { BytesProducer, BytesConsumer, KafkaClientsOptions, ProducerOptions } from './kafka/clients.ts';
+export { KafkaSecurityError, saslMechanisms, securityFailure } from './kafka/security.ts';
+export type { KafkaSecurity, KafkaSecurityFailure, SaslMechanism } from './kafka/security.ts';
 export { Fetcher } from './kafka/fetcher.ts';
 export type { FetchedRecord, FetchedPartition } from './kafka/fetcher.ts';
 export { createTopics, partitionCounts, waitForLeaders, endOffsets, beginningOffsets, committedOffsets, allPartitions } from './kafka/admin.ts';

@@ -4,15 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSchemaRegistry, registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
+import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
-import { createKafka, createLogger, ensureTopics, systemTopics, type KafkaClients } from '@ecosystem/platform';
+import { createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
 import { followTopics } from '@ecosystem/streams';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 
 /** A service folder of the repository with a `src/main.ts` entry point. */
 export type ServiceName = 'orders-service' | 'inventory-service' | 'fraud-service' | 'order-details-service' | 'validation-aggregator' | 'order-enrichment' | 'email-service' | 'dashboard';
@@ -39,6 +38,8 @@ export class TestSystem {
   private ordersApi: Promise<ResponseValidator> | undefined;
   readonly kafka: KafkaClients;
   readonly serdes: TopicSerdes;
+  /** The servers and how to reach them, read as the services read them: the test's environment over this process's. */
+  readonly settings: InfrastructureConfig;
 
   private constructor(
     readonly prefix: string,
@@ -47,8 +48,9 @@ export class TestSystem {
     /** The cluster the copy runs on: the shared broker, or a test's private cluster. */
     readonly brokers: string[],
   ) {
-    this.kafka = createKafka({ clientId: `${prefix}test`, brokers, logger: createLogger('e2e', 'silent') });
-    this.serdes = topicSerdes(createSchemaRegistry(registryUrl), { prefix });
+    this.settings = loadInfrastructureConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), ...environment });
+    this.kafka = createKafka({ clientId: `${prefix}test`, config: this.settings, logger: createLogger('e2e', 'silent') });
+    this.serdes = topicSerdes(createSchemaRegistryClient(this.settings), { prefix });
   }
 
   static async start(options: { ordersInstances?: number; services?: ServiceName[]; environment?: Record<string, string>; brokers?: string[] } = {}): Promise<TestSystem> {
@@ -56,7 +58,7 @@ export class TestSystem {
     const brokers = options.brokers ?? sharedBrokers;
     const system = new TestSystem(prefix, await mkdtemp(path.join(os.tmpdir(), 'e2e-state-')), options.environment ?? {}, brokers);
     await ensureTopics(system.kafka, systemTopics, { prefix });
-    await registerTopicSchemas(createSchemaRegistry(registryUrl), { prefix });
+    await registerTopicSchemas(createSchemaRegistryClient(system.settings), { prefix });
     const services = options.services ?? pipelineServices;
     try {
       await Promise.all(

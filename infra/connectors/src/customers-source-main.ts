@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { createSchemaRegistry } from '@ecosystem/avro';
-import { createHttpServer, createKafka, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { z } from 'zod';
 import { defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
 import { startCustomersSource, type CustomersSource } from './customers-source.ts';
@@ -37,10 +36,10 @@ await runService(service, config, async (settings, logger) => {
     describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
   });
   const port = await http.listen(settings.PORT, settings.HOST);
-  const kafka = createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger });
+  const kafka = await connectKafka({ clientId: service, config: settings, logger });
   running.source = await startCustomersSource({
     kafka,
-    registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
+    registry: createSchemaRegistryClient(settings),
     db,
     logger,
     prefix: settings.TOPIC_PREFIX,

@@ -1,9 +1,14 @@
 import { Client, errors } from '@elastic/elasticsearch';
+import { elasticsearchConnection, type ElasticsearchConfig } from '@ecosystem/platform';
 import type { ElasticsearchFieldType } from './jobs.ts';
 
-/** The workers retry on their own terms (forever, with backoff), so the client does not retry. */
-export function createElasticsearchClient(url: string): Client {
-  return new Client({ node: url, maxRetries: 0, requestTimeout: 30_000 });
+/**
+ * The Elasticsearch client of a configuration (ELASTICSEARCH_URL, its user and password or API
+ * key, its CA). The workers retry on their own terms (forever, with backoff), so the client
+ * does not retry.
+ */
+export function createElasticsearchClient(config: ElasticsearchConfig): Client {
+  return new Client({ ...elasticsearchConnection(config), maxRetries: 0, requestTimeout: 30_000 });
 }
 
 /** Creates `index` with the explicit mapping when it does not exist; true when it created it. */

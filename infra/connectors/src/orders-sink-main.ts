@@ -1,5 +1,4 @@
-import { createSchemaRegistry } from '@ecosystem/avro';
-import { createHttpServer, createKafka, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { createElasticsearchClient } from './elasticsearch.ts';
 import { startOrdersSink, type OrdersSink } from './orders-sink.ts';
 
@@ -16,7 +15,7 @@ const config = {
 };
 
 await runService(service, config, async (settings, logger) => {
-  const elasticsearch = createElasticsearchClient(settings.ELASTICSEARCH_URL);
+  const elasticsearch = createElasticsearchClient(settings);
   const running: { sink?: OrdersSink } = {};
   // Health answers at once; readiness waits for the index and the consumer group.
   const http = createHttpServer({
@@ -26,10 +25,10 @@ await runService(service, config, async (settings, logger) => {
     describe: () => ({ service, documentsWritten: running.sink?.documentsWritten ?? 0, deadLetters: running.sink?.deadLetters ?? 0 }),
   });
   const port = await http.listen(settings.PORT, settings.HOST);
-  const kafka = createKafka({ clientId: service, brokers: settings.KAFKA_BROKERS, logger });
+  const kafka = await connectKafka({ clientId: service, config: settings, logger });
   running.sink = await startOrdersSink({
     kafka,
-    registry: createSchemaRegistry(settings.SCHEMA_REGISTRY_URL),
+    registry: createSchemaRegistryClient(settings),
     elasticsearch,
     logger,
     prefix: settings.TOPIC_PREFIX,

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { elasticsearchConfig, loadConfig } from '@ecosystem/platform';
 import { connectorFiles, customersSourceConfigProblems, ordersSinkConfigProblems, readConnectorDefinition } from './connect-configs.ts';
 import { ConnectError, registerConnector } from './connect-rest.ts';
 import { createElasticsearchClient, ensureIndex } from './elasticsearch.ts';
@@ -36,7 +37,8 @@ const program = new Command()
     const problems = connectors.flatMap(({ definition, problems: check }) => check(definition).map((problem) => `${definition.name}: ${problem}`));
     if (problems.length > 0) throw new ConnectError(`the connector configs disagree with src/jobs.ts:\n  - ${problems.join('\n  - ')}`);
     if (options.index) {
-      const client = createElasticsearchClient(options.elasticsearchUrl);
+      // The URL may come from the option; the user, password or API key and the CA come from the environment.
+      const client = createElasticsearchClient({ ...loadConfig(elasticsearchConfig), ELASTICSEARCH_URL: options.elasticsearchUrl });
       try {
         const created = await ensureIndex(client, ordersSinkJob.index, ordersSinkJob.mapping);
         console.log(created ? `created index ${ordersSinkJob.index} with its explicit mapping` : `index ${ordersSinkJob.index} exists`);

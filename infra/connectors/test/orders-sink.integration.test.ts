@@ -61,7 +61,7 @@ async function endOffsets(): Promise<Record<number, string>> {
 
 beforeAll(async () => {
   proxy = await startElasticsearchProxy(elasticsearchUrl);
-  sinkClient = createElasticsearchClient(proxy.url);
+  sinkClient = createElasticsearchClient({ ELASTICSEARCH_URL: proxy.url });
 });
 
 afterAll(async () => {

@@ -6,7 +6,8 @@ import { findJava } from '../java.ts';
 import { fetchArchive } from '../maven.ts';
 import { localPaths } from '../paths.ts';
 import { InfraError } from '../errors.ts';
-import { heapOption, httpOk, type LocalServer } from './server.ts';
+import { elasticsearchConfig, probeElasticsearch } from '@ecosystem/platform';
+import { clientSettings, healthOf, heapOption, type LocalServer } from './server.ts';
 import type { LaunchSpec } from '../processes.ts';
 
 const run = promisify(execFile);
@@ -138,11 +139,9 @@ export function elasticsearchServer(): LocalServer {
       };
     },
 
+    // As the services reach it: with ELASTICSEARCH_USERNAME/PASSWORD or ELASTICSEARCH_API_KEY and ELASTICSEARCH_CA_LOCATION when set.
     async isHealthy() {
-      const response = await httpOk(`${endpoint}/_cluster/health?wait_for_status=yellow&timeout=1s`, 3_000);
-      if (!response) return false;
-      const health = (await response.json()) as { status?: string };
-      return health.status === 'green' || health.status === 'yellow';
+      return healthOf(await probeElasticsearch({ ...clientSettings(elasticsearchConfig), ELASTICSEARCH_URL: endpoint }));
     },
   };
 }

@@ -3,12 +3,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Admin } from '@platformatic/kafka';
-import { findJava } from '../java.ts';
+import { createKafka, createLogger, explainKafkaRefusal, kafkaConfig, type Environment } from '@ecosystem/platform';
+import { securityFailure } from '@ecosystem/streams';
+import { findJava, type JavaRuntime } from '../java.ts';
 import { resolveClasspath } from '../maven.ts';
 import { localPaths, mavenProjects, type InfraPaths } from '../paths.ts';
 import { InfraError } from '../errors.ts';
-import { heapOption, type LocalServer } from './server.ts';
+import { clientEnvironment, ensureSecrets, readSecrets, scramFormatArguments, secureListenerProperties, type KafkaSecrets } from './kafka-security.ts';
+import { clientSettings, heapOption, type LocalServer } from './server.ts';
 
 const run = promisify(execFile);
 
@@ -31,11 +33,16 @@ export interface KafkaClusterLayout {
   paths: InfraPaths;
   /** JVM heap options of each node (default: INFRA_KAFKA_HEAP or 256-512 MB). */
   heap?: string;
+  /**
+   * Clients must come with TLS and SASL (SASL_SSL, SCRAM or PLAIN): a CA and certificates are
+   * made in `<home>/secure/`, the client user is created when the storage is formatted.
+   */
+  secure?: boolean;
 }
 
 /** The local infrastructure's brokers: node n on 9092 + 2(n-1), its controller on the port after. */
-export function loopbackLayout(brokers: number, paths: InfraPaths = localPaths): KafkaClusterLayout {
-  return { paths, nodes: Array.from({ length: brokers }, (_, index) => ({ id: index + 1, brokerPort: 9092 + 2 * index, controllerPort: 9093 + 2 * index })) };
+export function loopbackLayout(brokers: number, paths: InfraPaths = localPaths, secure = false): KafkaClusterLayout {
+  return { paths, secure, nodes: Array.from({ length: brokers }, (_, index) => ({ id: index + 1, brokerPort: 9092 + 2 * index, controllerPort: 9093 + 2 * index })) };
 }
 
 export function brokerAddress(node: KafkaNodeAddress): string {
@@ -68,6 +75,8 @@ function newClusterId(): string {
 interface ClusterFormat {
   clusterId: string;
   brokers: number;
+  /** Formatted for SASL_SSL clients (the client user's SCRAM credentials are in its metadata). */
+  secure: boolean;
 }
 
 function formatFile(paths: InfraPaths): string {
@@ -87,10 +96,26 @@ async function readFormat(paths: InfraPaths): Promise<ClusterFormat | undefined>
     const text = await readFile(formatFile(paths), 'utf8');
     const clusterId = /^cluster\.id=(.+)$/m.exec(text)?.[1];
     const brokers = Number(/^brokers=(\d+)$/m.exec(text)?.[1]);
-    return clusterId && brokers > 0 ? { clusterId, brokers } : undefined;
+    const secure = /^security=SASL_SSL$/m.test(text);
+    return clusterId && brokers > 0 ? { clusterId, brokers, secure } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether the data folder was formatted for a secured cluster; undefined when nothing is formatted yet. */
+export async function formattedSecure(paths: InfraPaths = localPaths): Promise<boolean | undefined> {
+  const format = await readFormat(paths);
+  if (format) return format.secure;
+  return (await exists(path.join(paths.data('kafka'), 'meta.properties'))) ? false : undefined;
+}
+
+/** The error for a data folder formatted with the other security than asked for. */
+export function securityMismatch(paths: InfraPaths, formattedSecure: boolean): InfraError {
+  return new InfraError(
+    `The Kafka data in ${path.join(paths.home, 'data')} was formatted ${formattedSecure ? 'for a secured broker (SASL_SSL)' : 'for a plaintext broker'}, not ${formattedSecure ? 'a plaintext one' : 'a secured one (--secure)'}.`,
+    `Start it as it was${formattedSecure ? ' (--secure)' : ' (without --secure)'}, or run \`npm run infra -- reset\` (deletes all local data) to switch.`,
+  );
 }
 
 /** The error for a data folder formatted for another number of brokers than asked for. */
@@ -113,12 +138,18 @@ function clusterFormat(layout: KafkaClusterLayout): Promise<ClusterFormat> {
       const existing = await readFormat(layout.paths);
       const formattedFor = existing?.brokers ?? (await formattedBrokerCount(layout.paths));
       if (formattedFor !== undefined && formattedFor !== brokers) throw brokerCountMismatch(layout.paths, formattedFor, brokers);
+      const secure = layout.secure ?? false;
+      const formattedSecurity = existing?.secure ?? (formattedFor !== undefined ? false : undefined);
+      if (formattedSecurity !== undefined && formattedSecurity !== secure) throw securityMismatch(layout.paths, formattedSecurity);
       if (existing) return existing;
       // Data formatted before this file existed keeps its id; otherwise the cluster is new.
       const legacy = await readFile(path.join(layout.paths.data('kafka'), 'meta.properties'), 'utf8').catch(() => '');
-      const created = { clusterId: /^cluster\.id=(.+)$/m.exec(legacy)?.[1] ?? newClusterId(), brokers };
+      const created = { clusterId: /^cluster\.id=(.+)$/m.exec(legacy)?.[1] ?? newClusterId(), brokers, secure };
       await mkdir(path.dirname(formatFile(layout.paths)), { recursive: true });
-      await writeFile(formatFile(layout.paths), `# Written by \`npm run infra\` when the Kafka storage was formatted.\ncluster.id=${created.clusterId}\nbrokers=${brokers}\n`);
+      await writeFile(
+        formatFile(layout.paths),
+        `# Written by \`npm run infra\` when the Kafka storage was formatted.\ncluster.id=${created.clusterId}\nbrokers=${brokers}\n${secure ? 'security=SASL_SSL\n' : ''}`,
+      );
       return created;
     })();
     formats.set(layout, format);
@@ -128,7 +159,31 @@ function clusterFormat(layout: KafkaClusterLayout): Promise<ClusterFormat> {
   return format;
 }
 
-function serverProperties(layout: KafkaClusterLayout, node: KafkaNodeAddress, dataDirectory: string): string {
+const secretsOfLayout = new WeakMap<KafkaClusterLayout, Promise<KafkaSecrets>>();
+
+/** The secrets of a secured cluster, made once for all its nodes (they prepare side by side). */
+function clusterSecrets(layout: KafkaClusterLayout, java: JavaRuntime): Promise<KafkaSecrets> {
+  let secrets = secretsOfLayout.get(layout);
+  if (!secrets) {
+    secrets = ensureSecrets(layout.paths, java);
+    secretsOfLayout.set(layout, secrets);
+    secrets.catch(() => secretsOfLayout.delete(layout));
+  }
+  return secrets;
+}
+
+function listenerProperties(node: KafkaNodeAddress, secrets: KafkaSecrets | undefined): string[] {
+  if (secrets) return secureListenerProperties(secrets, node.brokerPort, node.controllerPort);
+  return [
+    `listeners=PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.brokerPort}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+  ];
+}
+
+function serverProperties(layout: KafkaClusterLayout, node: KafkaNodeAddress, dataDirectory: string, secrets: KafkaSecrets | undefined): string {
   const brokers = layout.nodes.length;
   // Three copies of everything, and a write needs two of them: one broker may die with nothing lost.
   const replicationFactor = Math.min(3, brokers);
@@ -138,11 +193,7 @@ function serverProperties(layout: KafkaClusterLayout, node: KafkaNodeAddress, da
     'process.roles=broker,controller',
     `node.id=${node.id}`,
     `controller.quorum.voters=${layout.nodes.map((voter) => `${voter.id}@127.0.0.1:${voter.controllerPort}`).join(',')}`,
-    `listeners=PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.brokerPort}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    ...listenerProperties(node, secrets),
     `log.dirs=${dataDirectory}`,
     'num.partitions=3',
     // Topics are created by the project's declarative topic list, never by accident.
@@ -198,13 +249,25 @@ const title = `Apache Kafka ${kafkaVersion} (KRaft)`;
 
 /**
  * The servers of the local infrastructure's Kafka: one per node of a `brokers`-node cluster
- * on loopback, or a single external one when KAFKA_BROKERS points elsewhere.
+ * on loopback (secured: SASL_SSL only), or a single external one when KAFKA_BROKERS points
+ * elsewhere, probed with the client settings of the environment (KAFKA_SECURITY_PROTOCOL...).
  */
-export function kafkaServers(brokers: number): LocalServer[] {
+export function kafkaServers(brokers: number, secure = false): LocalServer[] {
   const external = process.env.KAFKA_BROKERS;
-  if (external) return [{ ...kafkaNode(loopbackLayout(1), 1), endpoint: external, isHealthy: () => clusterAnswers(external.split(','), undefined) }];
-  const layout = loopbackLayout(brokers);
+  if (external) return [{ ...kafkaNode(loopbackLayout(1), 1), endpoint: external, isHealthy: () => clusterAnswers(external.split(','), undefined, process.env, true) }];
+  const layout = loopbackLayout(brokers, localPaths, secure);
   return layout.nodes.map((node) => kafkaNode(layout, node.id));
+}
+
+/**
+ * What clients of a local cluster need besides KAFKA_BROKERS: nothing for a plaintext one; the
+ * SASL_SSL settings (user, password, CA file) of a secured one, once its secrets exist.
+ */
+export async function clusterClientEnvironment(layout: Pick<KafkaClusterLayout, 'paths' | 'secure'>): Promise<Record<string, string>> {
+  if (!layout.secure) return {};
+  const secrets = await readSecrets(layout.paths);
+  if (!secrets) throw new InfraError(`The secured Kafka in ${layout.paths.home} has no secrets yet: it was never started.`, 'Start it first (`npm run infra -- up --secure`).');
+  return clientEnvironment(secrets);
 }
 
 /** One node of a cluster (broker and controller), run by the launcher or by a test's private cluster. */
@@ -234,14 +297,20 @@ export function kafkaNode(layout: KafkaClusterLayout, nodeId: number): LocalServ
       await mkdir(dataDirectory, { recursive: true });
       const properties = path.join(configDirectory, 'server.properties');
       const log4j = path.join(configDirectory, 'log4j2.xml');
-      await writeFile(properties, serverProperties(layout, node, dataDirectory));
+      const secrets = layout.secure ? await clusterSecrets(layout, java) : undefined;
+      // A secured node's properties hold passwords: readable by their owner only.
+      await writeFile(properties, serverProperties(layout, node, dataDirectory, secrets), { mode: 0o600 });
       await writeFile(log4j, log4jConfiguration);
       const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
 
       if (!(await exists(path.join(dataDirectory, 'meta.properties')))) {
         try {
           // A one-shot tool: the quick compiler and the small collector start it faster.
-          await run(java.executable, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', format.clusterId, '-c', properties], { timeout: 60_000 });
+          // A secured cluster's client user gets its SCRAM credentials in the metadata from the start.
+          const scram = secrets ? scramFormatArguments(secrets) : [];
+          await run(java.executable, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', format.clusterId, '-c', properties, ...scram], {
+            timeout: 60_000,
+          });
         } catch (error) {
           const output = error as { stdout?: string; stderr?: string };
           throw new InfraError('Formatting the Kafka storage failed.', 'Run `npm run infra -- reset` and start again.', `${output.stdout ?? ''}${output.stderr ?? ''}`);
@@ -255,24 +324,33 @@ export function kafkaNode(layout: KafkaClusterLayout, nodeId: number): LocalServ
     },
 
     // Healthy: this node answers, is a registered (unfenced) broker, and the cluster has a controller.
-    isHealthy: () => clusterAnswers([brokerAddress(node)], nodeId),
+    // A secured node is probed as its clients reach it (SASL_SSL); a refusal while it starts is only "not yet".
+    isHealthy: async () => clusterAnswers([brokerAddress(node)], nodeId, await clusterClientEnvironment(layout).catch(() => ({})), false),
   };
 }
 
+const quiet = createLogger('infra', 'silent');
+
 /**
  * One metadata request, no retries: a health probe must answer at once (a stopped broker is
- * "not healthy" now, not after a client's retry schedule), which is why it uses a bare admin
- * client rather than the project's `KafkaClients`, whose clients retry for seconds.
+ * "not healthy" now, not after a client's retry schedule). The client comes from the project's
+ * one factory, with the client settings of `environment` (TLS, SASL) read by the one
+ * configuration loader. With `strict` (a user's settings for an external cluster), settings
+ * the broker refuses (a wrong password) are not "unhealthy": they are an error at once, naming
+ * the setting.
  */
-async function clusterAnswers(brokers: string[], nodeId: number | undefined): Promise<boolean> {
-  const admin = new Admin({ clientId: 'infra-health', bootstrapBrokers: brokers, connectTimeout: 1_000, timeout: 2_000, retries: 0 });
+async function clusterAnswers(brokers: string[], nodeId: number | undefined, environment: Environment, strict: boolean): Promise<boolean> {
+  const config = clientSettings(kafkaConfig, { ...environment, KAFKA_BROKERS: brokers.join(',') });
+  const kafka = createKafka({ clientId: 'infra-health', config, logger: quiet, tuning: { retries: 0, connectTimeoutMs: 1_000, requestTimeoutMs: 2_000 } });
   try {
-    const cluster = await admin.metadata({ topics: [] });
+    const cluster = await kafka.admin().metadata({ topics: [] });
     const registered = nodeId === undefined ? cluster.brokers.size > 0 : cluster.brokers.has(nodeId);
     return registered && cluster.controllerId >= 0;
-  } catch {
+  } catch (error) {
+    const refused = securityFailure(error, kafka.options.security, brokers);
+    if (refused && strict) throw new InfraError(explainKafkaRefusal(refused, config), 'Fix the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* or KAFKA_SSL_* setting named above.');
     return false;
   } finally {
-    await admin.close().catch(() => undefined);
+    await kafka.close().catch(() => undefined);
   }
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { findJava } from '../java.ts';
 import { fetchArchive } from '../maven.ts';
 import { localPaths } from '../paths.ts';
-import { heapOption, httpOk, type LocalServer } from './server.ts';
+import { probeSchemaRegistry, schemaRegistryConfig } from '@ecosystem/platform';
+import { clientSettings, healthOf, heapOption, type LocalServer } from './server.ts';
 
 export const registryVersion = '3.3.3';
 const apiPort = 8081;
@@ -62,8 +63,9 @@ export function registryServer(): LocalServer {
       };
     },
 
+    // As the services reach it: with SCHEMA_REGISTRY_USERNAME/PASSWORD and SCHEMA_REGISTRY_CA_LOCATION when set.
     async isHealthy() {
-      return (await httpOk(`${endpoint}/subjects`)) !== undefined;
+      return healthOf(await probeSchemaRegistry({ ...clientSettings(schemaRegistryConfig), SCHEMA_REGISTRY_URL: endpoint }));
     },
   };
 }

@@ -1,3 +1,6 @@
+import { ConfigError, loadConfig, type Environment, type ProbeAnswer } from '@ecosystem/platform';
+import type { z } from 'zod';
+import { InfraError } from '../errors.ts';
 import type { InfraPaths } from '../paths.ts';
 import type { LaunchSpec } from '../processes.ts';
 
@@ -38,11 +41,22 @@ export function heapOption(server: ServerName, fallback: string): string {
   return process.env[`INFRA_${server.toUpperCase()}_HEAP`] ?? fallback;
 }
 
-export async function httpOk(url: string, timeoutMs = 2_000): Promise<Response | undefined> {
+/**
+ * The client settings of `shape` (KAFKA_SECURITY_PROTOCOL, SCHEMA_REGISTRY_USERNAME...), read by
+ * the project's one configuration loader, so a probe reaches a server as the services do; wrong
+ * settings are an InfraError naming them.
+ */
+export function clientSettings<Shape extends z.ZodRawShape>(shape: Shape, environment: Environment = process.env): z.infer<z.ZodObject<Shape>> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok ? response : undefined;
-  } catch {
-    return undefined;
+    return loadConfig(shape, environment);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new InfraError(`The client settings are wrong: ${error.problems.join('; ')}`, 'Fix the variables named above.');
+    throw error;
   }
+}
+
+/** Healthy or not; credentials or TLS settings the server refuses are an error at once, naming the setting, not a wait until the timeout. */
+export function healthOf(answer: ProbeAnswer): boolean {
+  if (answer.state === 'refused') throw new InfraError(answer.reason, 'Fix the setting named above.');
+  return answer.state === 'up';
 }

@@ -3,6 +3,7 @@ import type { RuntimeLogger } from '../engine/logger.ts';
 import { silentLogger } from '../engine/logger.ts';
 import { backoffDelay, describeError } from './retry.ts';
 import { errorIds } from './errors.ts';
+import { connectionSecurity, securityFailure, type KafkaSecurity } from './security.ts';
 
 export type BytesProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
 export type BytesConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -13,6 +14,12 @@ export interface KafkaClientsOptions {
   logger?: RuntimeLogger;
   /** Request timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /** TLS and SASL for every client (default: neither, plaintext). */
+  security?: KafkaSecurity;
+  /** How long a connection attempt may take (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Retries of a failed request (default 8, producers 15); 0 for a probe that must answer at once. */
+  retries?: number;
 }
 
 export interface ProducerOptions {
@@ -24,7 +31,8 @@ export interface ProducerOptions {
 
 /**
  * The one Kafka client factory of the project (on @platformatic/kafka): every producer,
- * consumer and admin client gets the same brokers, retries and logging from here, and every
+ * consumer and admin client gets the same brokers, security (TLS, SASL), retries and logging
+ * from here, and every
  * producer the Java client's murmur2 partitioner, so Java clients, Kafka Connect and this
  * project agree on which partition owns a key.
  */
@@ -44,12 +52,35 @@ export class KafkaClients {
     return {
       clientId: `${this.options.clientId}-${role}`,
       bootstrapBrokers: [...this.options.brokers],
-      connectTimeout: 5_000,
+      connectTimeout: this.options.connectTimeoutMs ?? 5_000,
       timeout,
-      retries: 8,
+      retries: this.options.retries ?? 8,
       retryDelay,
       metadataMaxAge: 30_000,
+      ...connectionSecurity(this.options.security, this.options.brokers),
     };
+  }
+
+  /**
+   * Asks the brokers for their metadata once, without retries, and throws a `KafkaSecurityError`
+   * (one line: what was refused, by which broker, why) when they refuse this client's
+   * credentials or TLS setup: a process calls it at start, so a wrong password stops it at
+   * once instead of being retried forever. Any other failure (a broker still starting) is left
+   * to the clients' own retries, and resolves.
+   */
+  async verify(): Promise<void> {
+    const probe = new Admin({ ...this.base('verify'), retries: 0 });
+    try {
+      await probe.metadata({ topics: [] });
+    } catch (error) {
+      const refused = securityFailure(error, this.options.security, this.options.brokers);
+      if (refused) throw refused;
+      // A TLS listener drops a client that does not start with a TLS handshake, before any answer.
+      const hint = !this.options.security?.tls && /Connection closed/.test(describeError(error)) ? '; if its listener expects TLS, the client must use TLS too' : '';
+      this.logger[hint ? 'warn' : 'debug']({ brokers: this.options.brokers.join(','), error: describeError(error) }, `kafka did not answer yet (the clients will retry)${hint}`);
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -67,7 +98,7 @@ export class KafkaClients {
       idempotent: true,
       // Enough to outlast a coordinator moving to another broker (seconds), as the Java producer
       // retries until its delivery timeout.
-      retries: 15,
+      retries: this.options.retries ?? 15,
       partitioner: compatibilityPartitioner,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
     });
@@ -105,7 +136,10 @@ export class KafkaClients {
 
   /** A client emits 'error' for failures nobody awaits (a background rejoin): log them instead of crashing. */
   private watch<T extends { on(event: 'error', listener: (error: Error) => void): unknown }>(client: T, role: string): T {
-    client.on('error', (error: Error) => this.logger.warn({ client: role, error: describeError(error) }, 'kafka client error'));
+    client.on('error', (error: Error) => {
+      const refused = securityFailure(error, this.options.security, this.options.brokers);
+      this.logger.warn({ client: role, error: refused?.message ?? describeError(error) }, refused ? 'kafka refused the connection' : 'kafka client error');
+    });
     return client;
   }
 }

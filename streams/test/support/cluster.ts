@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createTopics as createTopicsOnBroker, KafkaClients } from '../../src/index.ts';
+import { createKafka, createLogger, kafkaConfig, loadConfig } from '@ecosystem/platform';
+import { createTopics as createTopicsOnBroker, type KafkaClients } from '../../src/index.ts';
 
-export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+/** The shared broker and how to reach it (KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL...), read by the project's one configuration loader. */
+const settings = loadConfig(kafkaConfig);
+export const brokers = settings.KAFKA_BROKERS;
 
 export function testClients(clientId = 'streams-test'): KafkaClients {
-  return new KafkaClients({ clientId, brokers });
+  return createKafka({ clientId, config: settings, logger: createLogger(clientId, 'silent') });
 }
 
 const issuedNames: string[] = [];

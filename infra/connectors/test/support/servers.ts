@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { createSchemaRegistry, defaultSchemaRegistryUrl } from '@ecosystem/avro';
-import { createKafka, createLogger } from '@ecosystem/platform';
+import { createKafka, createLogger, createSchemaRegistryClient, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, beginningOffsets, endOffsets, Fetcher, type KafkaClients } from '@ecosystem/streams';
 import { createElasticsearchClient } from '../../src/elasticsearch.ts';
 import type { ConsumedRecord } from '../../../../test/support/kafka.ts';
 
-export const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-export const registryUrl = process.env['SCHEMA_REGISTRY_URL'] ?? defaultSchemaRegistryUrl;
-export const elasticsearchUrl = process.env['ELASTICSEARCH_URL'] ?? 'http://127.0.0.1:9200';
+/** The shared servers and how to reach them (TLS, credentials), read as every process of the project reads them. */
+export const settings = loadInfrastructureConfig();
+export const brokers = settings.KAFKA_BROKERS;
+export const registryUrl = settings.SCHEMA_REGISTRY_URL;
+export const elasticsearchUrl = settings.ELASTICSEARCH_URL;
 
 export const quietLogger = createLogger('connectors-test', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent');
 
 export function testKafka(): KafkaClients {
-  return createKafka({ clientId: 'connectors-test', brokers, logger: quietLogger });
+  return createKafka({ clientId: 'connectors-test', config: settings, logger: quietLogger });
 }
 
-export const testRegistry = () => createSchemaRegistry(registryUrl);
-export const testElasticsearch = () => createElasticsearchClient(elasticsearchUrl);
+export const testRegistry = () => createSchemaRegistryClient(settings);
+export const testElasticsearch = () => createElasticsearchClient(settings);
 
 /** A topic prefix no other test run uses (lower case: it also prefixes Elasticsearch indices). */
 export function uniquePrefix(what: string): string {
