@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
-import { connectKafka, createLogger, createSchemaRegistryClient, loadInfrastructureConfig } from '@ecosystem/platform';
+import { connectKafka, createLogger, createSchemaRegistryClient, javaClientProperties, loadInfrastructureConfig } from '@ecosystem/platform';
 import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
@@ -226,10 +226,13 @@ async function main(): Promise<void> {
       const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
       const classpath = (await readFile(classpathFile, 'utf8').catch(() => '')).trim();
       if (!classpath) throw new Error(`${classpathFile} is missing: run \`npm run infra -- fetch\` first`);
+      // A secured cluster: the Java tools get the same TLS and SASL settings as Java client properties.
+      const clientProperties = javaClientProperties(config);
       broker = await measureBrokerCeiling({
         java: (await findJava(17, 'Kafka\'s perf tools')).executable,
         classpath,
         brokers: config.KAFKA_BROKERS.join(','),
+        ...(clientProperties ? { clientProperties } : {}),
         kafka,
         records: options.brokerRecords,
         recordSize: options.brokerRecordSize,

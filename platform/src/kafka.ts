@@ -64,6 +64,39 @@ export async function connectKafka(options: KafkaClientOptions): Promise<KafkaCl
   return kafka;
 }
 
+/**
+ * The same settings as a Java client's properties (security.protocol, sasl.jaas.config,
+ * ssl.truststore...), for Kafka's own Java tools run against the cluster (the benchmark's
+ * ProducerPerformance and ConsumerPerformance, `--command-config`). Undefined for PLAINTEXT.
+ */
+export function javaClientProperties(config: KafkaConfig): string | undefined {
+  const protocol = config.KAFKA_SECURITY_PROTOCOL;
+  if (protocol === 'PLAINTEXT') return undefined;
+  // A properties value: backslashes and line ends escaped (a PEM's lines become \n, which Java reads back as line ends).
+  const value = (text: string) => text.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n');
+  const jaasQuoted = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const lines = [`security.protocol=${protocol}`];
+  if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+    const module = config.KAFKA_SASL_MECHANISM === 'PLAIN' ? 'org.apache.kafka.common.security.plain.PlainLoginModule' : 'org.apache.kafka.common.security.scram.ScramLoginModule';
+    lines.push(`sasl.mechanism=${config.KAFKA_SASL_MECHANISM ?? ''}`);
+    lines.push(value(`sasl.jaas.config=${module} required username=${jaasQuoted(config.KAFKA_SASL_USERNAME ?? '')} password=${jaasQuoted(config.KAFKA_SASL_PASSWORD ?? '')};`));
+  }
+  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+    if (config.KAFKA_SSL_CA_LOCATION) lines.push('ssl.truststore.type=PEM', `ssl.truststore.location=${value(config.KAFKA_SSL_CA_LOCATION)}`);
+    if (config.KAFKA_SSL_CERTIFICATE_LOCATION && config.KAFKA_SSL_KEY_LOCATION) {
+      lines.push(
+        'ssl.keystore.type=PEM',
+        `ssl.keystore.certificate.chain=${value(readSetting(config.KAFKA_SSL_CERTIFICATE_LOCATION, 'KAFKA_SSL_CERTIFICATE_LOCATION').toString('utf8').trim())}`,
+        `ssl.keystore.key=${value(readSetting(config.KAFKA_SSL_KEY_LOCATION, 'KAFKA_SSL_KEY_LOCATION').toString('utf8').trim())}`,
+      );
+      if (config.KAFKA_SSL_KEY_PASSWORD) lines.push(`ssl.key.password=${value(config.KAFKA_SSL_KEY_PASSWORD)}`);
+    }
+    // Java has no "accept any certificate" switch; the nearest is not checking the host name.
+    if (!config.KAFKA_SSL_REJECT_UNAUTHORIZED) lines.push('ssl.endpoint.identification.algorithm=');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** What the brokers refused, in terms of the settings a user can change. */
 export function explainKafkaRefusal(error: KafkaSecurityError, config: KafkaConfig): string {
   const brokers = `KAFKA_BROKERS=${config.KAFKA_BROKERS.join(',')}`;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadInfrastructureConfig, type Environment } from '../src/config.ts';
 import { elasticsearchConnection, schemaRegistryClientArgs } from '../src/http-clients.ts';
-import { kafkaSecurity } from '../src/kafka.ts';
+import { javaClientProperties, kafkaSecurity } from '../src/kafka.ts';
 
 const folder = mkdtempSync(path.join(os.tmpdir(), 'security-config-'));
 const ca = path.join(folder, 'ca.pem');
@@ -71,6 +71,22 @@ describe('Kafka security settings', () => {
     expect(problems({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERTIFICATE_LOCATION: cert })).toEqual([
       'KAFKA_SSL_KEY_LOCATION: a client certificate needs both KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION (it is not set)',
     ]);
+  });
+
+  it('become Java client properties for Kafka\'s own tools, a password with quotes escaped', () => {
+    expect(javaClientProperties(loadInfrastructureConfig({}))).toBeUndefined();
+    expect(javaClientProperties(loadInfrastructureConfig({ ...saslSsl, KAFKA_SASL_PASSWORD: 'a"b\\c', KAFKA_SSL_CA_LOCATION: ca }))).toBe(
+      [
+        'security.protocol=SASL_SSL',
+        'sasl.mechanism=SCRAM-SHA-512',
+        'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="app" password="a\\\\"b\\\\\\\\c";',
+        'ssl.truststore.type=PEM',
+        `ssl.truststore.location=${ca}`,
+        '',
+      ].join('\n'),
+    );
+    const plain = javaClientProperties(loadInfrastructureConfig({ ...saslSsl, KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN' }));
+    expect(plain).toContain('org.apache.kafka.common.security.plain.PlainLoginModule required');
   });
 
   it('never echo a password back in an error', () => {

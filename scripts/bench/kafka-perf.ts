@@ -3,6 +3,9 @@
  * kafka-tools jar on the launcher's classpath) on a throwaway topic.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTopics, type KafkaClients } from '@ecosystem/streams';
 
@@ -58,6 +61,8 @@ export interface BrokerCeilingOptions {
   java: string;
   classpath: string;
   brokers: string;
+  /** The Java client properties of a secured cluster (TLS, SASL), as `javaClientProperties` of the platform writes them. */
+  clientProperties?: string;
   kafka: KafkaClients;
   records: number;
   recordSize: number;
@@ -76,8 +81,13 @@ export interface BrokerCeiling {
 /** Produces `records` with acks=all as fast as possible, then reads them back; the topic is deleted afterwards whatever happens. */
 export async function measureBrokerCeiling(options: BrokerCeilingOptions): Promise<BrokerCeiling> {
   const topic = `bench-broker-perf-${Date.now().toString(36)}`;
+  // The tools read a secured cluster's settings from a file of their own (it holds the password: owner-only, deleted after).
+  const folder = options.clientProperties ? await mkdtemp(path.join(os.tmpdir(), 'bench-perf-')) : undefined;
+  const commandConfig = folder ? path.join(folder, 'client.properties') : undefined;
+  if (commandConfig) await writeFile(commandConfig, options.clientProperties!, { mode: 0o600 });
   const tool = async (mainClass: string, args: string[]) => {
-    const { stdout, stderr } = await run(options.java, ['-Xmx512m', '-cp', options.classpath, mainClass, ...args], { signal: options.signal, maxBuffer: 16 * 2 ** 20 });
+    const config = commandConfig ? ['--command-config', commandConfig] : [];
+    const { stdout, stderr } = await run(options.java, ['-Xmx512m', '-cp', options.classpath, mainClass, ...args, ...config], { signal: options.signal, maxBuffer: 16 * 2 ** 20 });
     return `${stdout}\n${stderr}`;
   };
   const admin = options.kafka.admin();
@@ -95,5 +105,6 @@ export async function measureBrokerCeiling(options: BrokerCeilingOptions): Promi
     return { records: options.records, recordSize: options.recordSize, partitions: options.partitions, producer, consumer };
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    if (folder) await rm(folder, { recursive: true, force: true });
   }
 }
