@@ -1,6 +1,7 @@
 import { runStreamsService } from '@ecosystem/platform';
 import { emailConfig } from './config.ts';
 import { createMailer, type Mailer } from './mailer.ts';
+import { emailApi } from './openapi.ts';
 import { emailRoutes } from './routes.ts';
 import { EmailActivity, emailTopology } from './topology.ts';
 
@@ -20,5 +21,6 @@ await runStreamsService({
     return emailTopology(serdes, { mailer, from: config.MAIL_FROM, activity, logger });
   },
   routes: emailRoutes(activity, () => mailer),
+  api: emailApi,
   onClose: async () => mailer?.close(),
 });

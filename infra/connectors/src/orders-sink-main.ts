@@ -23,6 +23,8 @@ await runService(service, config, async (settings, logger) => {
     router: new Router(),
     isReady: () => running.sink?.isReady ?? false,
     describe: () => ({ service, documentsWritten: running.sink?.documentsWritten ?? 0, deadLetters: running.sink?.deadLetters ?? 0 }),
+    // No routes of its own: its /openapi.json describes the probes and /metrics, under its name.
+    api: { title: service, operations: [] },
   });
   const port = await http.listen(settings.PORT, settings.HOST);
   const kafka = await connectKafka({ clientId: service, config: settings, logger });
