@@ -180,11 +180,10 @@ export class RecordCollector {
     if (offsets.length > 0) {
       if (!generation) throw new Error('cannot commit offsets outside a group generation');
       this.transaction ??= await this.producer!.beginTransaction();
-      // The client takes the group from a consumer and each offset from a consumed message.
+      // The client takes the group from a consumer, and the offsets (all in one request, through
+      // the project's patch) from what stands for a consumed message.
       await this.transaction.addConsumer({ groupId: generation.groupId } as never);
-      for (const { topic, partition, offset } of offsets) {
-        await this.transaction.addOffset({ topic, partition, offset: BigInt(offset - 1), metadata: { consumer: generation } } as never);
-      }
+      await this.transaction.addOffset({ metadata: { consumer: generation }, offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset) })) } as never);
     }
     if (this.transaction) {
       const transaction = this.transaction;
