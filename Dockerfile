@@ -8,7 +8,7 @@
 #   docker run --rm order-ecosystem:local inventory-service/src/main.ts
 #   docker run --rm order-ecosystem:local docker/setup.ts --help
 
-FROM node:20-slim AS dependencies
+FROM node:24-slim AS dependencies
 # better-sqlite3 compiles its native addon when no prebuilt binary fits the platform.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -36,7 +36,7 @@ COPY dashboard/package.json dashboard/
 # Development dependencies included: tsx runs the TypeScript at run time.
 RUN npm ci --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:24-slim
 WORKDIR /app
 # node_modules (with the workspace links and any nested node_modules), then the sources.
 COPY --from=dependencies /app ./

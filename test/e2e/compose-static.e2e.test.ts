@@ -288,8 +288,9 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const workspaces = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
 
-  it('builds one image, from node:20-slim, for every container of the system', () => {
-    expect(dockerfile).toMatch(/^FROM node:20-slim\b/m);
+  it('builds one image, from the newest Node LTS (node:24-slim) in every stage, for every container of the system', () => {
+    const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((match) => match[1]);
+    expect(bases).toEqual(['node:24-slim', 'node:24-slim']);
     expect(new Set(builtServices.map(([, service]) => `${service.image} ${service.build?.context} ${service.build?.dockerfile}`)).size).toBe(1);
   });
 
