@@ -16,6 +16,8 @@ export default defineConfig({
           name: 'unit',
           include: ['*/test/**/*.test.ts', 'infra/connectors/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.integration.test.ts', '**/*.lifecycle.test.ts'],
+          // Some unit tests start a CLI as a process (tsx compiles it first): seconds on a busy machine.
+          testTimeout: 30_000,
         },
       },
       {
