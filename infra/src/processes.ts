@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { sleep } from '@ecosystem/streams';
 import { localPaths, type InfraPaths } from './paths.ts';
 
 export interface LaunchSpec {
@@ -144,10 +145,6 @@ export async function stop(server: string, pid: number, graceMs = 30_000, paths:
   if (isAlive(pid)) signalGroup('SIGKILL');
   while (isAlive(pid)) await sleep(100);
   await rm(paths.pidFile(server), { force: true });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** True when something accepts TCP connections on the port. */

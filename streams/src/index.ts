@@ -31,4 +31,4 @@ export { createTopics, partitionCounts, waitForLeaders, endOffsets, beginningOff
 export type { TopicSpec, PartitionOffsets } from './kafka/admin.ts';
 export { errorIds, isFencing, isRetriable } from './kafka/errors.ts';
 export { retry, backoffDelay, sleep, describeError } from './kafka/retry.ts';
-export type { RetryOptions } from './kafka/retry.ts';
+export type { BackoffOptions, RetryOptions } from './kafka/retry.ts';

@@ -1,5 +1,5 @@
 import type { ConnectorDefinition } from './connect-configs.ts';
-import { describeError, sleep } from './retry.ts';
+import { describeError, sleep } from '@ecosystem/streams';
 
 /** The answer of `GET /connectors/{name}/status`. */
 export interface ConnectorStatus {

@@ -1,10 +1,9 @@
 import { topicSerdes, type Customer } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import { beginningOffsets, endOffsets, errorIds, TopicReader, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
+import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, sleep, TopicReader, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { customersAfter, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';
-import { backoffDelay, describeError, sleep } from './retry.ts';
 
 export interface CustomersSourceOptions {
   kafka: KafkaClients;
@@ -149,7 +148,7 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
           return;
         }
         failures = state.rowsStreamed > streamedBefore ? 1 : failures + 1;
-        const delay = backoffDelay(failures);
+        const delay = backoffDelay(failures, { initialMs: 200, maxMs: 30_000 });
         // The outcome of the failed transaction is unknown: the next session reads the position back from Kafka.
         logger.error({ error: describeError(error), retryInMs: delay }, 'customers source failed; restarting from the stored position');
         await sleep(delay, stopping.signal);

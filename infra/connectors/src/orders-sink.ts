@@ -1,12 +1,11 @@
 import { SerdeError, stringSerde, topicSerdes, type Order } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import type { BytesConsumer, BytesProducer, KafkaClients } from '@ecosystem/streams';
+import { backoffDelay, describeError, retry, sleep, type BackoffOptions, type BytesConsumer, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
 import type { Client } from '@elastic/elasticsearch';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from '@platformatic/kafka';
 import { bulkItemOutcome, ensureIndex, isTransientElasticsearchError } from './elasticsearch.ts';
 import { ordersSinkJob, ordersSinkNames } from './jobs.ts';
-import { backoffDelay, describeError, sleep, type BackoffOptions } from './retry.ts';
 
 export interface OrdersSinkOptions {
   kafka: KafkaClients;
@@ -17,7 +16,7 @@ export interface OrdersSinkOptions {
   prefix?: string;
   /** Most records per bulk request. */
   bulkSize?: number;
-  /** Waits between retries while Elasticsearch or the registry fails. */
+  /** Waits between retries while Elasticsearch or the registry fails (default 200 ms doubling up to 30 s). */
   retryBackoff?: BackoffOptions;
 }
 
@@ -78,7 +77,8 @@ export function deadLetterHeaders(source: { topic: string; partition: number; of
  * make harmless for the documents.
  */
 export async function startOrdersSink(options: OrdersSinkOptions): Promise<OrdersSink> {
-  const { kafka, elasticsearch, logger, prefix = '', bulkSize = 500, retryBackoff } = options;
+  const { kafka, elasticsearch, logger, prefix = '', bulkSize = 500 } = options;
+  const retryBackoff = { initialMs: 200, maxMs: 30_000, ...options.retryBackoff };
   const names = ordersSinkNames(prefix);
   const orderSerde = topicSerdes(options.registry, { prefix })[ordersSinkJob.topic].value;
   const ordersTopic = systemTopics.find((topic) => topic.name === ordersSinkJob.topic);
@@ -103,18 +103,14 @@ export async function startOrdersSink(options: OrdersSinkOptions): Promise<Order
    * up when the partition is no longer ours or the sink stops (the client keeps the group
    * membership alive meanwhile: its heartbeats do not wait for the processing).
    */
-  async function retryTransient<T>(what: string, action: () => Promise<T>, chunk?: ChunkControl): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await action();
-      } catch (error) {
-        const transient = isTransientElasticsearchError(error) || (error instanceof SerdeError && error.transient);
-        if (!transient || stopping.signal.aborted || (chunk && !chunk.stillWanted())) throw error;
-        const delay = backoffDelay(attempt, retryBackoff);
-        logger.warn({ error: describeError(error), attempt, retryInMs: delay }, `cannot ${what} yet; retrying`);
-        await sleep(delay, stopping.signal);
-      }
-    }
+  function retryTransient<T>(what: string, action: () => Promise<T>, chunk?: ChunkControl): Promise<T> {
+    return retry(action, {
+      retriable: (error) => (isTransientElasticsearchError(error) || (error instanceof SerdeError && error.transient)) && (chunk?.stillWanted() ?? true),
+      initialDelayMs: retryBackoff.initialMs,
+      maxDelayMs: retryBackoff.maxMs,
+      signal: stopping.signal,
+      onRetry: (error, attempt, delay) => logger.warn({ error: describeError(error), attempt, retryInMs: delay }, `cannot ${what} yet; retrying`),
+    });
   }
 
   async function decode(record: OrderRecord, chunk: ChunkControl): Promise<SinkAction> {
@@ -147,19 +143,19 @@ export async function startOrdersSink(options: OrdersSinkOptions): Promise<Order
     let pending = actions;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const response = await retryTransient('write to Elasticsearch', () => elasticsearch.bulk({ operations: bulkOperations(names.index, pending) }), chunk);
-      const retry: typeof pending = [];
+      const refusedForNow: typeof pending = [];
       response.items.forEach((item, position) => {
         const action = pending[position]!;
         const result = item.index ?? item.delete ?? item.create ?? item.update;
         const outcome = bulkItemOutcome(result?.status ?? 500, result?.error?.type);
         if (outcome === 'written') state.documentsWritten++;
-        if (outcome === 'retry') retry.push(action);
+        if (outcome === 'retry') refusedForNow.push(action);
         if (outcome === 'rejected') {
           const reason = `${result?.error?.type ?? 'error'}: ${result?.error?.reason ?? `status ${result?.status}`}`;
           rejected.push({ kind: 'dead-letter', offset: action.offset, stage: 'TASK_PUT', error: Object.assign(new Error(reason), { name: 'ElasticsearchRejection' }) });
         }
       });
-      pending = retry;
+      pending = refusedForNow;
       if (pending.length > 0) {
         if (stopping.signal.aborted || !chunk.stillWanted()) throw new Error('stopped while Elasticsearch was refusing documents');
         const delay = backoffDelay(attempt, retryBackoff);

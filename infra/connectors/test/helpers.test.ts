@@ -3,28 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { decodePosition, encodePosition, isFencedError, positionKey } from '../src/customers-source.ts';
 import { bulkItemOutcome, isTransientElasticsearchError } from '../src/elasticsearch.ts';
 import { bulkOperations, deadLetterHeaders } from '../src/orders-sink.ts';
-import { backoffDelay, sleep } from '../src/retry.ts';
 
 function responseError(statusCode: number): errors.ResponseError {
   return new errors.ResponseError({ body: { error: { type: 'x' } }, statusCode, headers: {}, warnings: null, meta: {} as never });
 }
-
-describe('retry helpers', () => {
-  it('back off exponentially up to a ceiling', () => {
-    expect([1, 2, 3, 4].map((attempt) => backoffDelay(attempt))).toEqual([200, 400, 800, 1_600]);
-    expect(backoffDelay(50)).toBe(30_000);
-    expect(backoffDelay(3, { initialMs: 10, maxMs: 25 })).toBe(25);
-  });
-
-  it('cut a wait short when asked to stop', async () => {
-    const controller = new AbortController();
-    const started = Date.now();
-    const waiting = sleep(60_000, controller.signal);
-    controller.abort();
-    await waiting;
-    expect(Date.now() - started).toBeLessThan(1_000);
-  });
-});
 
 describe('Elasticsearch answers', () => {
   it('count unreachable, overloaded and failing servers as transient, not refusals', () => {

@@ -20,8 +20,15 @@ export interface RetryOptions {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
+export interface BackoffOptions {
+  /** Delay before the first retry (default 100 ms). */
+  initialMs?: number;
+  /** Longest delay (default 5 s). */
+  maxMs?: number;
+}
+
 /** The delay before retry number `attempt` (1-based): `initialMs`, doubling, never above `maxMs`. */
-export function backoffDelay(attempt: number, { initialMs = 100, maxMs = 5_000 }: { initialMs?: number; maxMs?: number } = {}): number {
+export function backoffDelay(attempt: number, { initialMs = 100, maxMs = 5_000 }: BackoffOptions = {}): number {
   const exponent = Math.max(0, attempt - 1);
   return Math.min(maxMs, initialMs * 2 ** Math.min(exponent, 30));
 }
@@ -53,6 +60,7 @@ export async function retry<T>(operation: (attempt: number) => Promise<T>, optio
       if (exhausted || !retriable(error)) throw error;
       onRetry?.(error, attempt, delay);
       await sleep(delay, signal);
+      if (signal?.aborted) throw error;
     }
   }
 }
