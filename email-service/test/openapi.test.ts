@@ -1,7 +1,6 @@
-import { createHttpServer, createLogger } from '@ecosystem/platform';
 import type { KafkaStreams } from '@ecosystem/streams';
 import { describe, expect, it } from 'vitest';
-import { answerOf, openApiProblems, operationsOf, ResponseValidator, servedDocument } from '../../test/support/openapi.ts';
+import { openApiProblems, operationsOf, servedDocument, withDescribedRoutes } from '../../test/support/openapi.ts';
 import { emailApi } from '../src/openapi.ts';
 import { emailRoutes } from '../src/routes.ts';
 import { EmailActivity } from '../src/topology.ts';
@@ -26,23 +25,13 @@ describe("the email service's /openapi.json", () => {
   it('describes what its routes answer, errors included', async () => {
     const mailer = { kind: 'outbox' as const, destination: '/tmp/outbox', send: async () => {}, close: async () => {} };
     const router = emailRoutes(new EmailActivity(), () => mailer as never)(streams);
-    const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router, isReady: () => true, api });
-    const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
-    try {
-      const validator = await ResponseValidator.fetch(url);
-      const exchange = async (target: string, status: number) => {
-        const answer = await answerOf(await fetch(`${url}${target}`));
-        expect(answer.status, answer.body).toBe(status);
-        validator.check({ method: 'GET', target }, answer);
-      };
-      await exchange('/v1/emails/count', 200);
-      await exchange('/v1/customers/5', 503);
+    await withDescribedRoutes(router, api, async (get) => {
+      await get('/v1/emails/count', 200);
+      await get('/v1/customers/5', 503);
       loaded = true;
-      await exchange('/v1/customers/5', 200);
-      await exchange('/v1/customers/6', 404);
-      await exchange('/v1/customers/five', 400);
-    } finally {
-      await server.close();
-    }
+      await get('/v1/customers/5', 200);
+      await get('/v1/customers/6', 404);
+      await get('/v1/customers/five', 400);
+    });
   });
 });

@@ -1,7 +1,6 @@
-import { createHttpServer, createLogger } from '@ecosystem/platform';
 import type { KafkaStreams } from '@ecosystem/streams';
 import { describe, expect, it } from 'vitest';
-import { answerOf, openApiProblems, operationsOf, ResponseValidator, servedDocument } from '../../test/support/openapi.ts';
+import { openApiProblems, operationsOf, servedDocument, withDescribedRoutes } from '../../test/support/openapi.ts';
 import { inventoryApi } from '../src/openapi.ts';
 import { stockRoutes } from '../src/routes.ts';
 
@@ -18,15 +17,9 @@ describe("the inventory service's /openapi.json", () => {
   });
 
   it('describes what GET /v1/stock answers', async () => {
-    const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router: stockRoutes(streams), isReady: () => true, api: { title: 'inventory-service', ...inventoryApi } });
-    const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
-    try {
-      const validator = await ResponseValidator.fetch(url);
-      const answer = await answerOf(await fetch(`${url}/v1/stock`));
+    await withDescribedRoutes(stockRoutes(streams), { title: 'inventory-service', ...inventoryApi }, async (get) => {
+      const answer = await get('/v1/stock', 200);
       expect(JSON.parse(answer.body)).toContainEqual({ product: 'JUMPERS', stock: 10, reserved: 3 });
-      validator.check({ method: 'GET', target: '/v1/stock' }, answer);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

@@ -2,28 +2,17 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, StreamsBuilder, stringSerde, type KeyValueStore } from '../src/index.ts';
+import { KafkaStreams, type KeyValueStore } from '../src/index.ts';
+import { countingTopology } from './support/counting.ts';
 import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
 
-const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
 const running: KafkaStreams[] = [];
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((app) => app.close()));
 });
-
-function countingTopology(input: string, output: string) {
-  const builder = new StreamsBuilder();
-  builder
-    .stream(input, { key: stringSerde, value: stringSerde })
-    .groupByKey()
-    .count({ storeName: 'counts' })
-    .toStream()
-    .to(output, { key: stringSerde, value: numberSerde });
-  return builder.build();
-}
 
 describe('KafkaStreams on the real broker', () => {
   it('counts per key exactly once and serves the counts from its store', async () => {

@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, StreamsBuilder, stringSerde, type StreamsMetricsSnapshot } from '../src/index.ts';
+import { KafkaStreams, type StreamsMetricsSnapshot } from '../src/index.ts';
+import { countingTopology } from './support/counting.ts';
 import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
@@ -12,18 +13,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((app) => app.close()));
 });
 
-const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
-
-function countingTopology(input: string, output: string) {
-  const builder = new StreamsBuilder();
-  builder
-    .stream(input, { key: stringSerde, value: stringSerde })
-    .groupByKey()
-    .count({ storeName: 'counts' })
-    .toStream()
-    .to(output, { key: stringSerde, value: numberSerde });
-  return builder.build();
-}
 
 const total = (snapshot: StreamsMetricsSnapshot, counter: 'processed' | 'deadLetters' | 'restored') => [...snapshot.taskCounters.values()].reduce((sum, counters) => sum + counters[counter], 0);
 

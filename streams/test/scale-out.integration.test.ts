@@ -2,12 +2,12 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, StreamsBuilder, stringSerde, type KeyValueStore } from '../src/index.ts';
+import { KafkaStreams, type KeyValueStore } from '../src/index.ts';
+import { countingTopology } from './support/counting.ts';
 import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
 
-const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
 const running: KafkaStreams[] = [];
 
 afterEach(async () => {
@@ -15,14 +15,7 @@ afterEach(async () => {
 });
 
 async function countingApp(applicationId: string, input: string, output: string, endpoint: string): Promise<KafkaStreams> {
-  const builder = new StreamsBuilder();
-  builder
-    .stream(input, { key: stringSerde, value: stringSerde })
-    .groupByKey()
-    .count({ storeName: 'counts' })
-    .toStream()
-    .to(output, { key: stringSerde, value: numberSerde });
-  const app = new KafkaStreams({ applicationId, topology: builder.build(), clients: testClients(endpoint), stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'scale-')), endpoint, sessionTimeoutMs: 6_000 });
+  const app = new KafkaStreams({ applicationId, topology: countingTopology(input, output), clients: testClients(endpoint), stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'scale-')), endpoint, sessionTimeoutMs: 6_000 });
   running.push(app);
   await app.start();
   return app;

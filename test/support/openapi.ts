@@ -206,6 +206,28 @@ export async function answerOf(response: Response): Promise<Answer & { text: str
   return { status: response.status, headers, body, text: body };
 }
 
+export type GetAnswer = (target: string, expectedStatus: number) => Promise<Answer & { text: string }>;
+
+/**
+ * Serves these routes for `use`, whose `get` fetches a target, fails unless it answers
+ * `expectedStatus`, and checks the answer against the document the service serves.
+ */
+export async function withDescribedRoutes(router: Router, api: ApiDescription, use: (get: GetAnswer) => Promise<void>): Promise<void> {
+  const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router, isReady: () => true, api });
+  const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+  try {
+    const validator = await ResponseValidator.fetch(url);
+    await use(async (target, expectedStatus) => {
+      const answer = await answerOf(await fetch(`${url}${target}`));
+      if (answer.status !== expectedStatus) throw new Error(`GET ${target} answered ${answer.status}, not ${expectedStatus}: ${answer.body}`);
+      validator.check({ method: 'GET', target }, answer);
+      return answer;
+    });
+  } finally {
+    await server.close();
+  }
+}
+
 /** The document a service with these routes serves at GET /openapi.json (the helper refuses routes and descriptions that differ). */
 export async function servedDocument(router: Router, api: ApiDescription): Promise<OpenApiDocument> {
   const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router, isReady: () => true, api });

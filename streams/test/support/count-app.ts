@@ -2,27 +2,19 @@
  * A counting application as its own process, for the crash tests: counts records per key
  * from INPUT_TOPIC into OUTPUT_TOPIC. Prints "ready" once running; SIGTERM closes it cleanly.
  */
-import { KafkaStreams, StreamsBuilder, stringSerde, type ProcessingGuarantee } from '../../src/index.ts';
+import { KafkaStreams, type ProcessingGuarantee } from '../../src/index.ts';
+import { countingTopology } from './counting.ts';
 import { testClients } from './cluster.ts';
 
-const numberSerde = { serialize: (value: number) => Buffer.from(String(value)), deserialize: (bytes: Buffer) => Number(bytes.toString()) };
 const environment = (name: string) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
   return value;
 };
 
-const builder = new StreamsBuilder();
-builder
-  .stream(environment('INPUT_TOPIC'), { key: stringSerde, value: stringSerde })
-  .groupByKey()
-  .count({ storeName: 'counts' })
-  .toStream()
-  .to(environment('OUTPUT_TOPIC'), { key: stringSerde, value: numberSerde });
-
 const app = new KafkaStreams({
   applicationId: environment('APPLICATION_ID'),
-  topology: builder.build(),
+  topology: countingTopology(environment('INPUT_TOPIC'), environment('OUTPUT_TOPIC')),
   clients: testClients('count-app'),
   stateDirectory: environment('STATE_DIRECTORY'),
   guarantee: environment('GUARANTEE') as ProcessingGuarantee,
