@@ -8,7 +8,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { localPaths, parseStat, type ServerName } from '@ecosystem/infra';
+import { localPaths, processStartTicks, type ServerName } from '@ecosystem/infra';
 
 /** A process as the record names it: pid plus start time. */
 export interface RecordedProcess {
@@ -30,15 +30,6 @@ export interface SystemRecord {
 }
 
 export const systemRecordFile = path.join(localPaths.run, 'system.json');
-
-/** The start time of a live process, or undefined when there is no such process (or no /proc). */
-export function processStartTicks(pid: number): number | undefined {
-  try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).startTicks;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The process as it can be recorded (it must be alive). */
 export function describeProcess(name: string, pid: number, port?: number): RecordedProcess {

@@ -1,7 +1,7 @@
 export { up, down, reset, status, fetchServers, allServers, type InfraOptions, type ServerStatus, type ServerName } from './launcher.ts';
 export { InfraError } from './errors.ts';
 export { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList } from './cli-options.ts';
-export { parseResidentBytes, parseStat, type ProcessStat } from './processes.ts';
+export { parseResidentBytes, parseStat, processStartTicks, type ProcessStat } from './processes.ts';
 export { findJava } from './java.ts';
 export { localPaths, repositoryRoot } from './paths.ts';
 export { kafkaVersion } from './servers/kafka.ts';

@@ -58,21 +58,8 @@ export class KafkaCluster {
     this.nodes = new Map(layout.nodes.map((node) => [node.id, kafkaNode(layout, node.id)]));
   }
 
-  /**
-   * Formats and starts the nodes, and waits until all are healthy. A node that exits at once
-   * without a word in its log happens about once in ten starts on a busy machine (the cause is
-   * not known yet): the cluster is then destroyed and started once more, on new ports.
-   */
+  /** Formats and starts the nodes, and waits until all are healthy. */
   static async start(options: KafkaClusterOptions = {}): Promise<KafkaCluster> {
-    try {
-      return await KafkaCluster.startOnce(options);
-    } catch (error) {
-      if (options.home !== undefined) throw error;
-      return KafkaCluster.startOnce(options);
-    }
-  }
-
-  private static async startOnce(options: KafkaClusterOptions): Promise<KafkaCluster> {
     const brokers = options.brokers ?? 1;
     const home = options.home ?? (await mkdtemp(path.join(os.tmpdir(), 'kafka-cluster-')));
     const paths: InfraPaths = infraPaths(home);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -36,14 +37,31 @@ export async function launch(server: string, spec: LaunchSpec, paths: InfraPaths
   await log.close();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${server} did not start`);
-  await writeFile(paths.pidFile(server), `${pid}\n`);
+  // The start time makes the record name this process only, even once its pid is reused.
+  const startTicks = processStartTicks(pid);
+  await writeFile(paths.pidFile(server), startTicks === undefined ? `${pid}\n` : `${pid} ${startTicks}\n`);
   return pid;
 }
 
-export async function readPid(server: string, paths: InfraPaths = localPaths): Promise<number | undefined> {
+/** The pid file of a server: its pid, and its start time where /proc gives one. */
+async function readPidFile(server: string, paths: InfraPaths): Promise<{ pid: number; startTicks?: number } | undefined> {
   try {
-    const pid = Number((await readFile(paths.pidFile(server), 'utf8')).trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pid, startTicks] = (await readFile(paths.pidFile(server), 'utf8')).trim().split(/\s+/).map(Number);
+    if (!Number.isInteger(pid) || pid! <= 0) return undefined;
+    return Number.isInteger(startTicks) ? { pid: pid!, startTicks: startTicks! } : { pid: pid! };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readPid(server: string, paths: InfraPaths = localPaths): Promise<number | undefined> {
+  return (await readPidFile(server, paths))?.pid;
+}
+
+/** The start time of a live process, in clock ticks after boot, or undefined when there is no such process (or no /proc). */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).startTicks;
   } catch {
     return undefined;
   }
@@ -59,12 +77,20 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * The pid from our pid file, if that process is still ours: alive, and (where /proc
- * exists) working inside our local folder, so a recycled pid is never mistaken for a server.
+ * The pid from our pid file, if that process is still ours: alive, and (where /proc exists)
+ * started at the recorded time, so a recycled pid is never mistaken for a server.
  */
 export async function runningPid(server: string, paths: InfraPaths = localPaths): Promise<number | undefined> {
-  const pid = await readPid(server, paths);
-  if (pid === undefined || !isAlive(pid)) return undefined;
+  const record = await readPidFile(server, paths);
+  if (record === undefined || !isAlive(record.pid)) return undefined;
+  const { pid } = record;
+  if (record.startTicks !== undefined) {
+    const startTicks = processStartTicks(pid);
+    // No /proc (macOS): trust the pid file.
+    return startTicks === undefined || startTicks === record.startTicks ? pid : undefined;
+  }
+  // A pid file without a start time (written before they had one): the process must work in
+  // our folders. (Not while it starts: a JVM visits its perf-data folder then.)
   try {
     const cwd = await readlink(`/proc/${pid}/cwd`);
     if (!cwd.startsWith(paths.home)) return undefined;
