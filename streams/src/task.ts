@@ -158,10 +158,6 @@ export class StreamTask {
     return this.outputs.splice(0, this.outputs.length);
   }
 
-  get hasPendingOutputs(): boolean {
-    return this.outputs.length > 0;
-  }
-
   get hasPendingWork(): boolean {
     return this.outputs.length > 0 || [...this.stores.values()].some(({ bytes }) => bytes.hasChanges);
   }

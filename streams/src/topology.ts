@@ -103,7 +103,7 @@ export class Topology {
       }
       return { ...subtopology, sources: subtopology.sources.map(name) };
     });
-    return new ResolvedTopology(applicationId, nodes, stores, this.globalStores, subtopologies, internalTopics, this);
+    return new ResolvedTopology(applicationId, nodes, stores, this.globalStores, subtopologies, internalTopics);
   }
 
   /** A readable outline of the sub-topologies, like Kafka Streams' TopologyDescription. */
@@ -128,7 +128,6 @@ export class ResolvedTopology {
     readonly globalStores: readonly GlobalStoreDefinition[],
     readonly subtopologies: readonly Subtopology<string>[],
     readonly internalTopics: readonly InternalTopic[],
-    readonly source: Topology,
   ) {}
 
   node(name: string): TopologyNode<string> {
@@ -152,10 +151,6 @@ export class ResolvedTopology {
   get externalTopics(): string[] {
     const internal = new Set(this.internalTopics.map((topic) => topic.name));
     return [...new Set([...this.sourceTopics.filter((topic) => !internal.has(topic)), ...this.globalStores.map((global) => global.topic)])];
-  }
-
-  describe(): string {
-    return describeTopology(this.nodes, this.subtopologies, this.globalStores, (topic) => topic);
   }
 }
 

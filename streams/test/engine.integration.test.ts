@@ -39,4 +39,27 @@ describe('KafkaStreams on the real broker', () => {
       expect(await app.localStore<KeyValueStore<string, number>>('counts', key)!.get(key)).toBe(20);
     }
   });
+
+  it('stops a restore under way when it closes, instead of reading the changelog to its end first', async () => {
+    const clients = testClients();
+    const input = unique('input');
+    const output = unique('output');
+    const applicationId = unique('restore-app');
+    const changelogRecords = 200_000;
+    await createTopics(clients, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }, { name: `${applicationId}-counts-changelog`, partitions: 1, compacted: true }]);
+    // About 40 MB of changelog: many fetches and store writes, so the restore takes a while.
+    const padding = 'x'.repeat(200);
+    await produce(clients, `${applicationId}-counts-changelog`, Array.from({ length: changelogRecords }, (_, index) => ({ key: `key-${index}`, value: padding })));
+
+    const app = new KafkaStreams({ applicationId, topology: countingTopology(input, output), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')) });
+    running.push(app);
+    await app.start();
+    const restored = () => app.metrics().taskCounters.get('0_0')?.restored ?? 0;
+    await eventually(() => restored() > 0, 'the restore to begin', 30_000);
+    await app.close();
+    running.splice(0);
+    expect(app.metrics().tasks.size).toBe(0);
+    expect(restored()).toBeGreaterThan(0);
+    expect(restored()).toBeLessThan(changelogRecords);
+  });
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FetchedPartition } from '../kafka/fetcher.ts';
-import { describeError } from '../kafka/retry.ts';
+import { partitionKey } from '../kafka/partition-key.ts';
+import { backoffDelay, describeError } from '../kafka/retry.ts';
 import type { RawRecord } from '../record.ts';
 import type { KeyValueSerdes } from '../serde.ts';
 import type { StateStore } from '../stores/state-store.ts';
@@ -10,7 +11,7 @@ import type { ChangelogReader } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
 import type { StreamsMetrics, TaskCounters } from './metrics.ts';
 import { PartitionGroup, RecordQueue } from './partition-group.ts';
-import type { RecordCollector, TopicPartitionOffset } from './record-collector.ts';
+import type { RecordCollector, TopicPartitionOffset, WrittenOffsets } from './record-collector.ts';
 import { StateManager, type RestoreRange } from './state-manager.ts';
 
 export interface TaskContext {
@@ -56,7 +57,8 @@ export class ActiveTask {
   private readonly committedPositions = new Map<string, number>();
   /** Not processable before this time: its head record failed for a passing reason. */
   private retryAt = 0;
-  private retryDelayMs = 0;
+  /** Transient failures of the head record in a row (its retries back off). */
+  private transientFailures = 0;
   /** Taken once: the hot path only increments its fields. */
   private readonly counters: TaskCounters;
 
@@ -166,14 +168,15 @@ export class ActiveTask {
     const { collector, logger } = this.context;
     try {
       await this.processing!.process(queue.topic, raw);
-      this.retryDelayMs = 0;
+      this.transientFailures = 0;
       this.counters.processed += 1;
     } catch (error) {
       if (!(error instanceof RecordFailure)) throw error;
       if (isTransient(error.cause)) {
-        this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5_000);
-        this.retryAt = Date.now() + this.retryDelayMs;
-        logger.warn({ task: this.id, topic: queue.topic, offset: record.offset, retryInMs: this.retryDelayMs, error: error.message }, 'transient failure; retrying the record');
+        this.transientFailures += 1;
+        const delay = backoffDelay(this.transientFailures);
+        this.retryAt = Date.now() + delay;
+        logger.warn({ task: this.id, topic: queue.topic, offset: record.offset, retryInMs: delay, error: error.message }, 'transient failure; retrying the record');
         return;
       }
       logger.warn({ task: this.id, topic: queue.topic, partition: this.partition, offset: record.offset, stage: error.stage, error: error.message }, 'record sent to the dead-letter topic');
@@ -208,16 +211,16 @@ export class ActiveTask {
     return offsets;
   }
 
-  /** After the commit: the stores' changes go to LevelDB with their new checkpoints. */
-  async completeCommit(): Promise<void> {
+  /** After the commit: the stores' changes go to LevelDB with their new checkpoints (`written`: where the commit's changelog records end). */
+  async completeCommit(written: WrittenOffsets): Promise<void> {
     if (this.state !== 'running') return;
-    const { topology, collector } = this.context;
+    const { topology } = this.context;
     const checkpoints = new Map<string, number>();
     for (const [name, open] of this.stateManager!.stores) {
       const definition = topology.store(name);
       if (definition.changelog.kind === 'internal') {
-        const written = collector.writtenOffset(definition.changelogTopic, this.partition);
-        if (open.bytes.hasChanges && written !== undefined) checkpoints.set(name, written);
+        const changelogEnd = written.get(partitionKey(definition.changelogTopic, this.partition));
+        if (open.bytes.hasChanges && changelogEnd !== undefined) checkpoints.set(name, changelogEnd);
       } else {
         const position = this.positions.get(definition.changelogTopic);
         if (position !== undefined) checkpoints.set(name, position);

@@ -2,6 +2,7 @@ import type { KafkaClients } from '../kafka/clients.ts';
 import { Fetcher, type FetchedPartition, type FetchedRecord } from '../kafka/fetcher.ts';
 import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
+import { partitionKey } from '../kafka/partition-key.ts';
 
 export interface ReadRange {
   topic: string;
@@ -26,7 +27,13 @@ interface Reading {
   fail?: (error: unknown) => void;
 }
 
-const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** A read ended by `stop` before it reached its end: what it applied is consistent, but not complete. */
+export class ReadStopped extends Error {
+  constructor(topic: string, partition: number) {
+    super(`reading ${topic}-${partition} was stopped`);
+    this.name = 'ReadStopped';
+  }
+}
 
 /**
  * Reads changelog and source partitions from given offsets without a consumer group, for
@@ -66,7 +73,7 @@ export class ChangelogReader {
 
   private readOne(range: ReadRange, apply: ApplyRecords): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const id = key(range.topic, range.partition);
+      const id = partitionKey(range.topic, range.partition);
       if (this.readings.has(id)) {
         reject(new Error(`${range.topic}-${range.partition} is already being read`));
         return;
@@ -76,18 +83,20 @@ export class ChangelogReader {
     });
   }
 
-  /** Stops reading a partition (a task closing before its restore ended). */
+  /** Stops reading a partition (a task closing before its restore ended): its read fails with ReadStopped once what was fetched is applied. */
   stop(topic: string, partition: number): void {
-    const id = key(topic, partition);
+    const id = partitionKey(topic, partition);
     const reading = this.readings.get(id);
     if (!reading) return;
     this.readings.delete(id);
     this.fetcher?.unassign(topic, partition);
-    reading.done?.();
+    // Once records being applied are in: the caller may close the store next.
+    const stopped = () => reading.fail?.(new ReadStopped(topic, partition));
+    void reading.chain.then(stopped, stopped);
   }
 
   private onFetched({ topic, partition, records, nextOffset }: FetchedPartition): void {
-    const id = key(topic, partition);
+    const id = partitionKey(topic, partition);
     const reading = this.readings.get(id);
     if (!reading) return;
     const { range } = reading;

@@ -29,6 +29,10 @@ export class GlobalStores {
     return new Map([...(this.stateManager?.stores ?? new Map())].map(([name, open]) => [name, open.store]));
   }
 
+  store(name: string): StateStore | undefined {
+    return this.stateManager?.stores.get(name)?.store;
+  }
+
   async start(): Promise<void> {
     if (this.definitions.length === 0) return;
     const { admin, reader, logger, applicationDirectory } = this.options;

@@ -37,7 +37,23 @@ export class GroupMembership {
     clients: KafkaClients,
     private readonly options: GroupMembershipOptions,
   ) {
-    this.consumer = clients.consumer(options.groupId, { sessionTimeoutMs: options.sessionTimeoutMs });
+    const { memberInfo } = options;
+    // The client's own options, not only join()'s: the client also rejoins by itself (after a
+    // refused offset commit, for one), and then with these.
+    this.consumer = clients.consumer(options.groupId, {
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      // Read at every (re)join, so the leader sees this member's current endpoint and tasks.
+      protocols: [
+        {
+          name: assignorName,
+          version: 1,
+          get metadata() {
+            return encodeMemberInfo(memberInfo());
+          },
+        },
+      ],
+      partitionAssigner: streamsAssigner(() => options.sources),
+    });
     this.consumer.topics.trackAll(...new Set(options.sources.flatMap((source) => source.topics)));
     this.consumer.on('consumer:group:rebalance', () => options.onRebalance());
     this.consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
@@ -55,27 +71,11 @@ export class GroupMembership {
     return { groupId: this.options.groupId, generationId, memberId };
   }
 
-  private joinOptions: Parameters<BytesConsumer['joinGroup']>[0] | undefined;
+  private joined = false;
 
   async join(): Promise<void> {
-    const { memberInfo } = this.options;
-    this.joinOptions = {
-      sessionTimeout: this.options.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(this.options.sessionTimeoutMs, 30_000),
-      heartbeatInterval: Math.min(1_000, Math.floor(this.options.sessionTimeoutMs / 3)),
-      // Read at every (re)join, so the leader sees this member's current endpoint and tasks.
-      protocols: [
-        {
-          name: assignorName,
-          version: 1,
-          get metadata() {
-            return encodeMemberInfo(memberInfo());
-          },
-        },
-      ],
-      partitionAssigner: streamsAssigner(() => this.options.sources),
-    };
-    await this.consumer.joinGroup(this.joinOptions);
+    this.joined = true;
+    await this.consumer.joinGroup({});
   }
 
   /**
@@ -83,8 +83,8 @@ export class GroupMembership {
    * forgot it, or its generation ended without it noticing). The new assignment arrives as usual.
    */
   rejoin(): void {
-    if (!this.joinOptions) return;
-    this.consumer.joinGroup(this.joinOptions).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
+    if (!this.joined) return;
+    this.consumer.joinGroup({}).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
   }
 
   /** At-least-once: commits consumed offsets through the group. */

@@ -94,6 +94,8 @@ export class KafkaStreams {
   private membership!: GroupMembership;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A wake-up that came while the loop was not waiting (set by `wake`, cleared at each turn of the loop). */
+  private wokenMeanwhile = false;
   private lastCommit = Date.now();
   /** A rebalance began and the loop has not committed for it yet. */
   private rebalanceStarted = false;
@@ -148,6 +150,9 @@ export class KafkaStreams {
   private get stopping(): boolean {
     return this.currentState === 'pending-shutdown' || this.currentState === 'not-running';
   }
+
+  /** Aborted by `close`: a recovery waiting to retry stops waiting. */
+  private readonly closing = new AbortController();
 
   async start(): Promise<void> {
     if (this.currentState !== 'created') throw new Error(`cannot start streams in state ${this.currentState}`);
@@ -228,15 +233,19 @@ export class KafkaStreams {
     await this.membership.join();
   }
 
+  /** Ends the loop's wait for work; when it is not waiting (busy committing), its next wait returns at once. */
   private wake(): void {
     const wakeUp = this.wakeUp;
     this.wakeUp = undefined;
-    wakeUp?.();
+    if (wakeUp) wakeUp();
+    else this.wokenMeanwhile = true;
   }
 
   /** The stream thread: rebalances, processing, commits, recovery, until the instance closes. */
   private async run(): Promise<void> {
     while (!this.stopping) {
+      // Whatever arrives from here on is either seen by this slice or wakes the next wait.
+      this.wokenMeanwhile = false;
       try {
         if (this.needsRecovery !== undefined) await this.recover();
         if (this.rebalanceStarted || this.pendingAssignment) await this.handleRebalance();
@@ -284,8 +293,8 @@ export class KafkaStreams {
   private async commit(): Promise<void> {
     const started = performance.now();
     const offsets = this.taskManager.prepareCommit();
-    await this.collector.commit(offsets, this.generation, (committed) => this.membership.commitOffsets(committed));
-    await this.taskManager.completeCommit();
+    const written = await this.collector.commit(offsets, this.generation, (committed) => this.membership.commitOffsets(committed));
+    await this.taskManager.completeCommit(written);
     this.lastCommit = Date.now();
     this.streamsMetrics.committed((performance.now() - started) / 1_000);
   }
@@ -309,7 +318,7 @@ export class KafkaStreams {
         await this.collector.abort();
         await this.taskManager.reviveAll();
       },
-      { initialDelayMs: 200, maxDelayMs: 5_000, retriable: () => !this.stopping, onRetry: (error, attempt) => this.logger.warn({ attempt, error: describeError(error) }, 'recovery failed; retrying') },
+      { initialDelayMs: 200, maxDelayMs: 5_000, signal: this.closing.signal, onRetry: (error, attempt) => this.logger.warn({ attempt, error: describeError(error) }, 'recovery failed; retrying') },
     );
     this.needsRecovery = undefined;
     this.lastCommit = Date.now();
@@ -374,6 +383,7 @@ export class KafkaStreams {
   }
 
   private waitForWork(): Promise<void> {
+    if (this.wokenMeanwhile) return Promise.resolve();
     const now = Date.now();
     let wakeAt = now + 1_000;
     const idleEnd = this.taskManager.wakeUpAt(this.maxTaskIdleMs);
@@ -431,7 +441,7 @@ export class KafkaStreams {
 
   /** A global store (every instance has all of it). */
   globalStore<S extends StateStore>(storeName: string): S {
-    const store = this.globalStores.stores.get(storeName);
+    const store = this.globalStores.store(storeName);
     if (!store) throw new Error(`no global store named ${storeName}`);
     return store as S;
   }
@@ -455,6 +465,7 @@ export class KafkaStreams {
     if (this.stopping) return;
     const wasStarted = this.loop !== undefined;
     this.setState('pending-shutdown');
+    this.closing.abort();
     this.wake();
     await this.loop;
     if (wasStarted) {

@@ -103,20 +103,4 @@ export class PartitionGroup {
   idleDeadline(maxIdleMs: number): number | undefined {
     return this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs;
   }
-
-  /** The smallest head timestamp, for choosing between tasks. */
-  get headTimestamp(): number {
-    let smallest = Infinity;
-    for (const queue of this.queues.values()) {
-      const head = queue.peek();
-      if (head !== undefined && head.timestamp < smallest) smallest = head.timestamp;
-    }
-    return smallest;
-  }
-
-  get buffered(): number {
-    let total = 0;
-    for (const queue of this.queues.values()) total += queue.size;
-    return total;
-  }
 }

@@ -1,4 +1,5 @@
 import type { BytesProducer, KafkaClients } from '../kafka/clients.ts';
+import { partitionKey } from '../kafka/partition-key.ts';
 import { describeError } from '../kafka/retry.ts';
 import { encodeHeaders, type OutgoingRecord } from '../record.ts';
 import type { RuntimeLogger } from './logger.ts';
@@ -11,6 +12,9 @@ export interface GroupGeneration {
   generationId: number;
   memberId: string;
 }
+
+/** The offset after the last record the collector wrote to each partition it was given explicitly (changelogs), by `partitionKey`. */
+export type WrittenOffsets = ReadonlyMap<string, number>;
 
 export interface TopicPartitionOffset {
   topic: string;
@@ -53,7 +57,7 @@ export class RecordCollector {
   private sending: Promise<void> | undefined;
   private failure: unknown;
   /** Next offset after the last acknowledged record per topic-partition, in the current transaction (or since the last commit). */
-  private readonly written = new Map<string, number>();
+  private written = new Map<string, number>();
 
   constructor(
     private readonly clients: KafkaClients,
@@ -145,10 +149,15 @@ export class RecordCollector {
       result = await this.producer!.send({ messages });
     }
     const counts = new Map<string, number>();
-    for (const message of messages) if (message.partition !== undefined) counts.set(`${message.topic}\u0000${message.partition}`, (counts.get(`${message.topic}\u0000${message.partition}`) ?? 0) + 1);
+    for (const message of messages) {
+      if (message.partition === undefined) continue;
+      const key = partitionKey(message.topic, message.partition);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
     for (const { topic, partition, offset } of result.offsets ?? []) {
-      const count = counts.get(`${topic}\u0000${partition}`);
-      if (count !== undefined) this.written.set(`${topic}\u0000${partition}`, Number(offset) + count);
+      const key = partitionKey(topic, partition);
+      const count = counts.get(key);
+      if (count !== undefined) this.written.set(key, Number(offset) + count);
     }
   }
 
@@ -159,23 +168,18 @@ export class RecordCollector {
     if (this.failure !== undefined) throw new ProducerFailure(this.failure);
   }
 
-  /** The offset after the last record written to a partition with an explicit partition (changelogs) since the last commit. */
-  writtenOffset(topic: string, partition: number): number | undefined {
-    return this.written.get(`${topic}\u0000${partition}`);
-  }
-
   /**
    * Makes what was sent since the last commit durable with the consumed offsets. Exactly-once:
    * one transaction; the offsets are committed for `generation`, so an instance that lost its
    * partitions in a rebalance it has not seen yet is refused (fenced) instead of committing.
    * At-least-once: `commitOffsets` commits through the group once the sends are acknowledged.
+   * Returns where the committed records end per changelog partition: the stores' new checkpoints.
    */
-  async commit(offsets: readonly TopicPartitionOffset[], generation: GroupGeneration | undefined, commitOffsets: (offsets: readonly TopicPartitionOffset[]) => Promise<void>): Promise<void> {
+  async commit(offsets: readonly TopicPartitionOffset[], generation: GroupGeneration | undefined, commitOffsets: (offsets: readonly TopicPartitionOffset[]) => Promise<void>): Promise<WrittenOffsets> {
     await this.flush();
     if (!this.exactlyOnce) {
       if (offsets.length > 0) await commitOffsets(offsets);
-      this.written.clear();
-      return;
+      return this.takeWritten();
     }
     if (offsets.length > 0) {
       if (!generation) throw new Error('cannot commit offsets outside a group generation');
@@ -190,7 +194,13 @@ export class RecordCollector {
       await transaction.commit();
       this.transaction = undefined;
     }
-    this.written.clear();
+    return this.takeWritten();
+  }
+
+  private takeWritten(): WrittenOffsets {
+    const written = this.written;
+    this.written = new Map();
+    return written;
   }
 
   /**

@@ -1,14 +1,14 @@
 import type { Admin } from '@platformatic/kafka';
 import { beginningOffsets, committedOffsets, endOffsets } from '../kafka/admin.ts';
 import type { FetchedPartition } from '../kafka/fetcher.ts';
-import { describeError } from '../kafka/retry.ts';
+import { partitionKey } from '../kafka/partition-key.ts';
+import { describeError, sleep } from '../kafka/retry.ts';
 import { taskId } from '../task.ts';
 import type { Subtopology } from '../topology.ts';
+import { ReadStopped } from './changelog-reader.ts';
 import { ActiveTask, type TaskContext, type TaskOffsets } from './active-task.ts';
 import type { RecordQueue } from './partition-group.ts';
-import type { TopicPartitionOffset } from './record-collector.ts';
-
-const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+import type { TopicPartitionOffset, WrittenOffsets } from './record-collector.ts';
 
 /** What the task manager needs from the instance's consumer: where to read each input partition. */
 export interface InputControl {
@@ -42,9 +42,12 @@ const maxBufferedPerPartition = 2_000;
 export class TaskManager {
   readonly tasks = new Map<string, ActiveTask>();
   private readonly byInput = new Map<string, ActiveTask>();
-  private readonly starting = new Map<string, Promise<void>>();
+  /** Tasks restoring or waiting to retry their start, with the promise of that start. */
+  private readonly starting = new Map<string, { task: ActiveTask; started: Promise<void> }>();
   private assigned = new Set<string>();
   private closing = false;
+  /** Aborted by `closeAll`: a task waiting to retry its start stops waiting. */
+  private closed = new AbortController();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -65,6 +68,8 @@ export class TaskManager {
       if (wanted.has(id)) continue;
       await this.closeTask(task);
     }
+    // A task taken away while restoring stops reading its changelogs (its start then closes it).
+    for (const [id, { task }] of this.starting) if (!wanted.has(id)) this.stopRestore(task);
     for (const [id, { subtopology, partition }] of wanted) {
       if (!this.tasks.has(id) && !this.starting.has(id)) this.startTask(subtopology, partition);
     }
@@ -72,10 +77,15 @@ export class TaskManager {
 
   private startTask(subtopology: Subtopology<string>, partition: number): void {
     const task = new ActiveTask(this.options.context, subtopology, partition);
-    const starting = this.initialize(task).finally(() => {
-      if (this.starting.get(task.id) === starting) this.starting.delete(task.id);
+    const started = this.initialize(task).finally(() => {
+      if (this.starting.get(task.id)?.task === task) this.starting.delete(task.id);
     });
-    this.starting.set(task.id, starting);
+    this.starting.set(task.id, { task, started });
+  }
+
+  private stopRestore(task: ActiveTask): void {
+    const { reader, topology } = this.options.context;
+    for (const store of task.subtopology.stores) reader.stop(topology.store(store).changelogTopic, task.partition);
   }
 
   private async initialize(task: ActiveTask): Promise<void> {
@@ -98,8 +108,11 @@ export class TaskManager {
     } catch (error) {
       await task.close();
       if (this.closing) return;
-      context.logger.warn({ task: task.id, group: groupId, error: describeError(error) }, 'task failed to start; retrying');
-      await new Promise((resolve) => setTimeout(resolve, this.options.retryStartMs ?? 1_000));
+      // A restore stopped because the task was taken away starts over if the task comes back.
+      if (!(error instanceof ReadStopped)) {
+        context.logger.warn({ task: task.id, group: groupId, error: describeError(error) }, 'task failed to start; retrying');
+        await sleep(this.options.retryStartMs ?? 1_000, this.closed.signal);
+      }
       if (this.assigned.has(task.id) && !this.tasks.has(task.id) && !this.closing) this.startTask(task.subtopology, task.partition);
     } finally {
       this.options.onTaskChange();
@@ -126,7 +139,7 @@ export class TaskManager {
       this.byInput.delete(partitionKey(topic, task.partition));
       this.options.input.unassign(topic, task.partition);
     }
-    for (const store of task.subtopology.stores) this.options.context.reader.stop(this.options.context.topology.store(store).changelogTopic, task.partition);
+    this.stopRestore(task);
     await task.close();
   }
 
@@ -182,8 +195,8 @@ export class TaskManager {
     return [...this.tasks.values()].flatMap((task) => task.prepareCommit());
   }
 
-  async completeCommit(): Promise<void> {
-    for (const task of this.tasks.values()) await task.completeCommit();
+  async completeCommit(written: WrittenOffsets): Promise<void> {
+    for (const task of this.tasks.values()) await task.completeCommit(written);
   }
 
   /** Every task back to its last commit (the transaction was aborted); input is read again from there. */
@@ -201,8 +214,11 @@ export class TaskManager {
   async closeAll(final = true): Promise<void> {
     this.closing = true;
     this.assigned.clear();
-    await Promise.allSettled([...this.starting.values()]);
+    this.closed.abort();
+    for (const { task } of this.starting.values()) this.stopRestore(task);
+    await Promise.allSettled([...this.starting.values()].map(({ started }) => started));
     for (const task of [...this.tasks.values()]) await this.closeTask(task);
+    this.closed = new AbortController();
     this.closing = final;
   }
 }

@@ -2,19 +2,20 @@
  * Kafka errors arrive nested (a failed request holds one error per partition, a retried one
  * every attempt's error). These helpers look through the whole tree.
  */
-function* walk(error: unknown, seen = new Set<unknown>()): Generator<Record<string, unknown>> {
+/** The failure and every error nested in it (`errors`, `cause`), each once. */
+export function* nestedErrors(error: unknown, seen = new Set<unknown>()): Generator<Record<string, unknown>> {
   if (error === null || typeof error !== 'object' || seen.has(error)) return;
   seen.add(error);
   const record = error as Record<string, unknown>;
   yield record;
-  if (Array.isArray(record.errors)) for (const inner of record.errors) yield* walk(inner, seen);
-  if (record.cause) yield* walk(record.cause, seen);
+  if (Array.isArray(record.errors)) for (const inner of record.errors) yield* nestedErrors(inner, seen);
+  if (record.cause) yield* nestedErrors(record.cause, seen);
 }
 
 /** The broker's error names (`CONCURRENT_TRANSACTIONS`, `PRODUCER_FENCED`...) anywhere in a failure. */
 export function errorIds(error: unknown): Set<string> {
   const ids = new Set<string>();
-  for (const entry of walk(error)) if (typeof entry.apiId === 'string') ids.add(entry.apiId);
+  for (const entry of nestedErrors(error)) if (typeof entry.apiId === 'string') ids.add(entry.apiId);
   return ids;
 }
 
@@ -33,7 +34,7 @@ export function isFencing(error: unknown): boolean {
 /** Whether every error in the failure says that trying again may work (a leader moved, a coordinator is loading...). */
 export function isRetriable(error: unknown): boolean {
   let sawKafkaError = false;
-  for (const entry of walk(error)) {
+  for (const entry of nestedErrors(error)) {
     if (entry.canRetry === false) return false;
     if (entry.canRetry === true || entry.code === 'PLT_KFK_NETWORK' || entry.code === 'PLT_KFK_TIMEOUT') sawKafkaError = true;
   }

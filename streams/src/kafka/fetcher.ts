@@ -3,6 +3,7 @@ import type { RecordHeaders } from '../record.ts';
 import type { RuntimeLogger } from '../engine/logger.ts';
 import { backoffDelay, describeError, sleep } from './retry.ts';
 import { errorIds } from './errors.ts';
+import { partitionKey } from './partition-key.ts';
 
 /** A record as read from a partition. */
 export interface FetchedRecord {
@@ -50,8 +51,6 @@ interface PartitionState {
 type FetchResponse = Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>;
 type FetchRequestTopic = Parameters<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>[0]['topics'][number];
 
-const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
 /**
  * Fetches records of assigned partitions from their leaders, one request in flight per broker,
  * from positions the caller controls (assign, seek, pause, resume), as Kafka's Java consumer
@@ -62,7 +61,8 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 export class Fetcher {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly inFlight = new Set<number>();
-  private closed = false;
+  /** Aborted by `close`: a wait before retrying ends at once. */
+  private readonly closing = new AbortController();
   private failures = 0;
   private readonly maxWaitMs: number;
 
@@ -71,24 +71,24 @@ export class Fetcher {
   }
 
   assign(topic: string, partition: number, offset: number): void {
-    const existing = this.partitions.get(key(topic, partition));
+    const existing = this.partitions.get(partitionKey(topic, partition));
     if (existing) {
       this.seek(topic, partition, offset);
       existing.paused = false;
     } else {
-      this.partitions.set(key(topic, partition), { topic, partition, position: offset, paused: false, epoch: 0 });
+      this.partitions.set(partitionKey(topic, partition), { topic, partition, position: offset, paused: false, epoch: 0 });
     }
     this.options.client.topics.track(topic);
     this.wake();
   }
 
   unassign(topic: string, partition: number): void {
-    this.partitions.delete(key(topic, partition));
+    this.partitions.delete(partitionKey(topic, partition));
   }
 
   /** Moves the position; records of requests sent before are dropped. */
   seek(topic: string, partition: number, offset: number): void {
-    const state = this.partitions.get(key(topic, partition));
+    const state = this.partitions.get(partitionKey(topic, partition));
     if (!state) return;
     state.position = offset;
     state.epoch += 1;
@@ -96,23 +96,15 @@ export class Fetcher {
   }
 
   pause(topic: string, partition: number): void {
-    const state = this.partitions.get(key(topic, partition));
+    const state = this.partitions.get(partitionKey(topic, partition));
     if (state) state.paused = true;
   }
 
   resume(topic: string, partition: number): void {
-    const state = this.partitions.get(key(topic, partition));
+    const state = this.partitions.get(partitionKey(topic, partition));
     if (!state || !state.paused) return;
     state.paused = false;
     this.wake();
-  }
-
-  position(topic: string, partition: number): number | undefined {
-    return this.partitions.get(key(topic, partition))?.position;
-  }
-
-  get assigned(): Array<{ topic: string; partition: number }> {
-    return [...this.partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
   }
 
   /** Sends a fetch to every leader that has unpaused partitions and no request in flight. */
@@ -138,7 +130,7 @@ export class Fetcher {
   private async fetchFrom(leader: number, states: PartitionState[], topicMetadata: Map<string, { id: string; partitions: Array<{ leaderEpoch: number }> }>): Promise<void> {
     if (this.closed || this.inFlight.has(leader)) return;
     this.inFlight.add(leader);
-    const requested = new Map(states.map((state) => [key(state.topic, state.partition), { position: state.position, epoch: state.epoch }]));
+    const requested = new Map(states.map((state) => [partitionKey(state.topic, state.partition), { position: state.position, epoch: state.epoch }]));
     const byTopic = new Map<string, FetchRequestTopic>();
     const topicNames = new Map<string, string>();
     for (const state of states) {
@@ -155,7 +147,6 @@ export class Fetcher {
       byTopic.set(state.topic, entry);
     }
     let response: FetchResponse | undefined;
-    if (process.env.DEBUG_FETCH) console.log('fetch', leader, JSON.stringify([...byTopic.values()], (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
     try {
       response = await this.options.client.fetch({
         node: leader,
@@ -166,21 +157,19 @@ export class Fetcher {
         isolationLevel: this.options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
       });
     } catch (error) {
-      if (process.env.DEBUG_FETCH) console.log('fetch error', error);
       this.inFlight.delete(leader);
       await this.onFetchError(error, requested);
       return;
     }
     this.inFlight.delete(leader);
-    if (process.env.DEBUG_FETCH) console.log('answer', JSON.stringify(response.responses.map((t) => t.partitions.map((p) => [p.partitionIndex, p.errorCode, String(p.highWatermark), String(p.lastStableOffset), p.records?.length]))));
     if (this.closed) return;
     this.failures = 0;
     for (const topicResponse of response.responses) {
       const topic = topicNames.get(topicResponse.topicId);
       if (topic === undefined) continue;
       for (const answer of topicResponse.partitions) {
-        const state = this.partitions.get(key(topic, answer.partitionIndex));
-        const asked = requested.get(key(topic, answer.partitionIndex));
+        const state = this.partitions.get(partitionKey(topic, answer.partitionIndex));
+        const asked = requested.get(partitionKey(topic, answer.partitionIndex));
         // Unassigned or sought while the request was out: this answer is about an old position.
         if (!state || !asked || state.epoch !== asked.epoch || state.position !== asked.position) continue;
         const { records, nextOffset } = decodeBatches(answer.records ?? [], asked.position);
@@ -216,12 +205,16 @@ export class Fetcher {
     // One failure is routine (a leader moved); a run of them is worth telling.
     const log = this.failures >= 5 ? this.options.logger.warn : this.options.logger.debug;
     log.call(this.options.logger, { what, attempt: this.failures, delayMs: delay, error: describeError(error) }, 'fetch failed; retrying');
-    await sleep(delay);
+    await sleep(delay, this.closing.signal);
     this.wake();
   }
 
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing.abort();
     this.partitions.clear();
     await this.options.client.close().catch(() => undefined);
   }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
+import { nestedErrors } from './errors.ts';
 
 /** The SASL mechanisms the project supports (those Kafka, Confluent Cloud and MSK offer with a user and a password). */
 export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
@@ -97,31 +98,13 @@ const certificateCodes = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-interface ErrorEntry {
-  message?: unknown;
-  code?: unknown;
-  apiId?: unknown;
-  serverErrorMessage?: unknown;
-  errors?: unknown;
-  cause?: unknown;
-}
-
-function* walk(error: unknown, seen = new Set<unknown>()): Generator<ErrorEntry> {
-  if (error === null || typeof error !== 'object' || seen.has(error)) return;
-  seen.add(error);
-  const entry = error as ErrorEntry;
-  yield entry;
-  if (Array.isArray(entry.errors)) for (const inner of entry.errors) yield* walk(inner, seen);
-  if (entry.cause) yield* walk(entry.cause, seen);
-}
-
 /**
  * The security failure in a failed connection, if that is what it was: wrong credentials, a
  * mechanism the broker does not offer, an untrusted certificate, TLS against a plain port.
  * Anything else (a broker away, a timeout) is undefined: those may pass by themselves.
  */
 export function securityFailure(error: unknown, security: KafkaSecurity | undefined, brokers: readonly string[]): KafkaSecurityError | undefined {
-  const entries = [...walk(error)];
+  const entries = [...nestedErrors(error)];
   const broker = entries.map((entry) => /^Connection to (\S+) failed/.exec(String(entry.message ?? ''))?.[1]).find(Boolean) ?? brokers.join(',');
   const sasl = security?.sasl ? { mechanism: security.sasl.mechanism, username: security.sasl.username } : undefined;
   const rejected = entries.find((entry) => entry.apiId === 'SASL_AUTHENTICATION_FAILED');
