@@ -61,6 +61,8 @@ export class OrderLoad {
   ) {}
 
   start(perSecond: number): void {
+    // A round that failed part-way left its timer running; one load posts at one rate.
+    clearInterval(this.timer);
     this.timer = setInterval(() => {
       if (this.inFlight.size < this.maxInFlight) this.postOne();
     }, 1_000 / perSecond);
@@ -145,7 +147,9 @@ export interface Outcome {
 export async function outcome(system: TestSystem, accepted: AcceptedOrder[], timeoutMs = 90_000): Promise<Outcome> {
   const started = Date.now();
   const serdes = system.serdes[Topics.orders];
-  const wanted = new Set(accepted.map((order) => order.id));
+  // The orders accepted so far: a load still posting must not add orders this read never waited for.
+  const orders = [...accepted];
+  const wanted = new Set(orders.map((order) => order.id));
   let latest: Array<{ key: string; value: Order }> = [];
   const unfinished = (seen: Array<{ key: string; value: Order }>) => {
     const final = new Set(seen.filter(({ value }) => value.state !== 'CREATED').map(({ key }) => key));
@@ -178,7 +182,7 @@ export async function outcome(system: TestSystem, accepted: AcceptedOrder[], tim
     if (value.state === 'VALIDATED') validatedUnits[value.product] = (validatedUnits[value.product] ?? 0) + value.quantity;
   }
   return {
-    finals: new Map(accepted.map(({ id }) => [id, all.get(id) ?? []])),
+    finals: new Map(orders.map(({ id }) => [id, all.get(id) ?? []])),
     finalizedTwice: [...all].filter(([, states]) => states.length !== 1).map(([id]) => [id, histories.get(id)!]),
     validatedUnits,
     reservedUnits: Object.fromEntries(Object.entries(await reservedUnits(system)).filter(([, units]) => units !== 0)),
@@ -196,15 +200,21 @@ export async function brokerOutageRound({ cluster, system, load }: PipelineOnPri
   const started = Date.now();
   const before = load.accepted.length;
   load.start(20);
-  await pause(3_000);
-  await takeDown();
-  const down = Date.now();
-  await pause(4_000);
-  await cluster.startBroker(1);
-  const back = Date.now();
-  const recoveryMs = await timeUntilValidated(system, load, back);
-  await pause(3_000);
-  await load.stop();
+  let down = 0;
+  let back = 0;
+  let recoveryMs = 0;
+  try {
+    await pause(3_000);
+    await takeDown();
+    down = Date.now();
+    await pause(4_000);
+    await cluster.startBroker(1);
+    back = Date.now();
+    recoveryMs = await timeUntilValidated(system, load, back);
+    await pause(3_000);
+  } finally {
+    await load.stop();
+  }
 
   const result = await outcome(system, load.accepted);
   console.log(
