@@ -76,6 +76,33 @@ async function decode(topic: string, record: FetchedRecord): Promise<{ key: unkn
   return { key: await decodeUnknown(record.key), value: await decodeUnknown(record.value) };
 }
 
+/**
+ * The newest `last` records of each partition. Transaction markers and aborted records take
+ * offsets too (on a topic written in transactions, every other offset can be a marker), so a
+ * partition's window grows until it holds `last` records or reaches the partition's start.
+ */
+async function newestRows(reader: TopicReader, partitions: Array<{ topic: string; partition: number; low: number; high: number }>): Promise<Row[]> {
+  const rows: Row[] = [];
+  let pending = partitions.map((bounds) => ({ ...bounds, window: last * 2 }));
+  while (pending.length > 0) {
+    const found = new Map<string, Row[]>();
+    const ranges: ReadRange[] = pending.map(({ topic, partition, low, high, window }) => ({ topic, partition, from: Math.max(low, high - window), to: high }));
+    await reader.read(ranges, async ({ topic, partition }, records) => {
+      const decoded = found.get(`${topic}:${partition}`) ?? [];
+      for (const record of records) decoded.push({ topic, partition, offset: String(record.offset), timestamp: new Date(record.timestamp).toISOString(), ...(await decode(topic, record)) });
+      found.set(`${topic}:${partition}`, decoded);
+    });
+    const again: typeof pending = [];
+    for (const bounds of pending) {
+      const decoded = found.get(`${bounds.topic}:${bounds.partition}`) ?? [];
+      if (decoded.length >= last || bounds.high - bounds.window <= bounds.low) rows.push(...decoded);
+      else again.push({ ...bounds, window: bounds.window * 4 });
+    }
+    pending = again;
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const admin = kafka.admin();
   const existing = (await admin.listTopics()).filter((topic) => !topic.startsWith('__')).sort();
@@ -88,16 +115,12 @@ async function main(): Promise<void> {
   // Committed records only, so each range ends at the last stable offset (an open transaction ends it early).
   const partitions = await allPartitions(admin, topics);
   const [lows, highs] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
-  const ranges: ReadRange[] = [...highs].flatMap(([topic, ends]) =>
-    [...ends].map(([partition, high]) => ({ topic, partition, from: Math.max(lows.get(topic)?.get(partition) ?? 0, high - last), to: high })),
-  );
+  const bounds = [...highs].flatMap(([topic, ends]) => [...ends].map(([partition, high]) => ({ topic, partition, low: lows.get(topic)?.get(partition) ?? 0, high })));
 
-  const rows: Row[] = [];
   const reader = new TopicReader(kafka, logger, `read-topics-${process.pid}`);
+  let rows: Row[];
   try {
-    await reader.read(ranges, async ({ topic, partition }, records) => {
-      for (const record of records) rows.push({ topic, partition, offset: String(record.offset), timestamp: new Date(record.timestamp).toISOString(), ...(await decode(topic, record)) });
-    });
+    rows = await newestRows(reader, bounds);
   } finally {
     await reader.close();
     await kafka.close();
