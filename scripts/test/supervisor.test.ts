@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { isRunning, readSystemRecord, type RecordedProcess, type SystemRecord } from '../system-record.ts';
+import { eventually } from '../../test/support/eventually.ts';
 
 /**
  * The supervisor of `npm start` with stand-in services (fixtures/), on free ports and with its
@@ -22,16 +23,6 @@ afterAll(async () => {
   for (const child of started) child.kill('SIGKILL');
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
 });
-
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** `npm run status` / `npm run stop` of this repository, against the test's INFRA_HOME. */
 function script(name: 'status' | 'stop', home: string): Promise<string> {
@@ -56,11 +47,11 @@ async function startSupervisor(dummies: Array<{ name: string; hang?: boolean }>)
   const record = await eventually(() => {
     const current = readSystemRecord(file);
     return current && current.processes.length === dummies.length && current.processes.every(isRunning) ? current : undefined;
-  }, 30_000, 'the supervisor to record its services');
+  }, 'the supervisor to record its services', 30_000);
   seen.push(...record.processes);
   // Ready: each answers on its port (the hanging one stops answering once it hangs).
   for (const process of record.processes.filter((candidate) => !dummies.find((dummy) => dummy.name === candidate.name)?.hang)) {
-    await eventually(() => fetch(`http://127.0.0.1:${process.port}/ready`).then((response) => (response.ok ? true : undefined), () => undefined), 30_000, `${process.name} to answer`);
+    await eventually(() => fetch(`http://127.0.0.1:${process.port}/ready`).then((response) => (response.ok ? true : undefined), () => undefined), `${process.name} to answer`, 30_000);
   }
   return { home, supervisor, record };
 }
@@ -76,7 +67,7 @@ describe('the supervisor of npm start', () => {
     const killed = Date.now();
     supervisor.kill('SIGKILL');
     const healthy = record.processes.filter((process) => process.name !== 'fraud-service');
-    await eventually(() => (healthy.some(isRunning) ? undefined : true), 10_000, 'the services to stop without their supervisor');
+    await eventually(() => (healthy.some(isRunning) ? undefined : true), 'the services to stop without their supervisor', 10_000);
     expect(Date.now() - killed).toBeLessThan(10_000);
     // A process whose event loop is stuck cannot notice: it is what `npm run stop` is for.
     const stuck = record.processes.find((process) => process.name === 'fraud-service')!;
@@ -104,9 +95,9 @@ describe('the supervisor of npm start', () => {
     const restarted = await eventually(() => {
       const current = readSystemRecord(path.join(home, 'run', 'system.json'))?.processes.find((process) => process.name === 'order-details-service');
       return current && current.pid !== details.pid && isRunning(current) ? current : undefined;
-    }, 20_000, 'the service to be restarted');
+    }, 'the service to be restarted', 20_000);
     seen.push(restarted);
-    await eventually(() => fetch(`http://127.0.0.1:${restarted.port}/ready`).then((response) => (response.ok ? true : undefined), () => undefined), 30_000, 'the restarted service to answer');
+    await eventually(() => fetch(`http://127.0.0.1:${restarted.port}/ready`).then((response) => (response.ok ? true : undefined), () => undefined), 'the restarted service to answer', 30_000);
     expect(await script('status', home)).toMatch(new RegExp(`order-details-service +ready +pid ${restarted.pid}`));
 
     const stop = await script('stop', home);

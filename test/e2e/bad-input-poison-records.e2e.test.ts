@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from './support/prng.ts';
 import { TopicRecords, type TopicRecord } from './support/topic-records.ts';
 import { pipelineServices, TestSystem, type ServiceName } from './system.ts';
+import { eventually } from '../support/eventually.ts';
 
 /**
  * Garbage written straight onto every input topic while the whole system runs: the order
@@ -44,24 +45,14 @@ const doomed: Customer = { id: uniqueId(), firstName: 'Doomed', lastName: 'Custo
 const service = (name: ServiceName) => system.processes.find((process) => process.service === name && !process.stopped)!;
 const serviceUrl = (name: ServiceName) => `http://127.0.0.1:${service(name).port}`;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Waits until `service`'s consumer group has committed past each given offset (so it processed those records). */
 async function waitUntilProcessed(name: ServiceName, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<void> {
   const partitions = new Map([[topic, [...new Set(offsets.map(({ partition }) => partition))]]]);
-  await waitFor(`${name} to process ${topic} up to ${JSON.stringify(offsets)}`, async () => {
+  await eventually(async () => {
     const committed = (await committedOffsets(system.kafka.admin(), `${system.prefix}${name}`, partitions)).get(topic);
     const at = (partition: number) => committed?.get(partition) ?? -1;
     return offsets.every(({ partition, offset }) => at(partition) > offset) ? true : undefined;
-  });
+  }, `${name} to process ${topic} up to ${JSON.stringify(offsets)}`, 60_000);
 }
 
 /** Writes one record, partitioned by its key as the Java client would (so table rows land with their key's task). */
@@ -104,7 +95,7 @@ beforeAll(async () => {
   const customerRecords: Array<{ partition: number; offset: number }> = [];
   for (const customer of [...customers, doomed]) customerRecords.push(await putCustomer(customer));
   for (const customer of [...customers, doomed]) {
-    await waitFor(`customer ${customer.id} in email-service`, async () => ((await fetch(`${serviceUrl('email-service')}/v1/customers/${customer.id}`)).ok ? true : undefined));
+    await eventually(async () => ((await fetch(`${serviceUrl('email-service')}/v1/customers/${customer.id}`)).ok ? true : undefined), `customer ${customer.id} in email-service`, 60_000);
   }
   await waitUntilProcessed('order-enrichment', system.serdes[Topics.customers].topic, customerRecords);
 }, 240_000);
@@ -206,10 +197,10 @@ async function orderStates(ids: string[]): Promise<Map<string, string[]>> {
     }
   };
   try {
-    await waitFor('a final state for every order', async () => {
+    await eventually(async () => {
       await decodeNew();
       return ids.every((id) => states.get(id)!.some((state) => state !== 'CREATED')) ? true : undefined;
-    });
+    }, 'a final state for every order', 60_000);
     await reader.caughtUp();
     await decodeNew();
   } finally {
@@ -270,14 +261,14 @@ describe('poison records on every input topic, with the whole system running', (
 
   it('takes a null value on a table topic as a delete and leaves other rows alone', async () => {
     // warehouse-inventory.v1: STOCKINGS' row is gone (no row counts as stock 0); the poisoned products keep their stock.
-    const stock = await waitFor('STOCKINGS deleted from the inventory', async () => {
+    const stock = await eventually(async () => {
       const rows = (await (await fetch(`${serviceUrl('inventory-service')}/v1/stock`)).json()) as Array<{ product: string; stock: number }>;
       return rows.find((row) => row.product === 'STOCKINGS')?.stock === 0 ? rows : undefined;
-    });
+    }, 'STOCKINGS deleted from the inventory', 60_000);
     expect(stock.find((row) => row.product === 'UNDERPANTS')?.stock).toBe(1_000_000);
     expect(stock.find((row) => row.product === 'JUMPERS')?.stock).toBe(1_000_000);
     // customers (a global table in email-service): the doomed customer is gone, the others stay.
-    await waitFor('the doomed customer deleted', async () => ((await fetch(`${serviceUrl('email-service')}/v1/customers/${doomed.id}`)).status === 404 ? true : undefined));
+    await eventually(async () => ((await fetch(`${serviceUrl('email-service')}/v1/customers/${doomed.id}`)).status === 404 ? true : undefined), 'the doomed customer deleted', 60_000);
     for (const customer of customers) expect((await fetch(`${serviceUrl('email-service')}/v1/customers/${customer.id}`)).status).toBe(200);
   });
 
@@ -301,7 +292,7 @@ describe('poison records on every input topic, with the whole system running', (
         .split('\n')
         .map(parse)
         .filter((warning): warning is Warning => warning?.msg === 'global table skipped a record it cannot read');
-    await waitFor('a warning for each unreadable customers record', async () => (unreadable.every((record) => warnings().some((warning) => warning.topic === topic && warning.partition === record.partition && String(warning.offset) === String(record.offset))) ? true : undefined), 30_000);
+    await eventually(async () => (unreadable.every((record) => warnings().some((warning) => warning.topic === topic && warning.partition === record.partition && String(warning.offset) === String(record.offset))) ? true : undefined), 'a warning for each unreadable customers record');
     for (const record of unreadable) {
       const warning = warnings().find((candidate) => candidate.partition === record.partition && String(candidate.offset) === String(record.offset))!;
       expect(warning.error, record.name).toMatch(record.error!);
@@ -338,10 +329,10 @@ describe('poison records on every input topic, with the whole system running', (
     const paid = ordersAfter.slice(0, 2);
     const payments = system.serdes[Topics.payments];
     for (const orderId of paid) await produce(payments.topic, payments.key.serialize(`pay-${orderId}`), await payments.value.serialize({ id: `pay-${orderId}`, orderId, ccy: 'EUR', amount: 10 }));
-    await waitFor('the emails of the paid orders', async () => {
+    await eventually(async () => {
       const files = await readdir(outbox);
       return paid.every((id) => files.includes(`order-${id}.eml`)) ? files : undefined;
-    });
+    }, 'the emails of the paid orders', 60_000);
 
     // No valid order was dead-lettered anywhere on the way.
     await deadLetters.caughtUp();

@@ -6,6 +6,7 @@ import type { BytesProducer } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** Without SMTP_URL the email service writes each email to a file a person can open. */
 let outbox: string;
@@ -26,22 +27,12 @@ afterAll(async () => {
 
 const service = () => system.processes.find((process) => process.service === 'email-service')!;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('email-service without SMTP', () => {
   it('writes the email of an order outcome to the outbox directory and logs it', async () => {
     const customer: Customer = { id: 8, firstName: 'Alan', lastName: 'Turing', email: 'alan@example.com', address: 'Bletchley Park', level: 'silver' };
     const customers = system.serdes[Topics.customers];
     await producer.send({ messages: [{ topic: customers.topic, key: customers.key.serialize(customer.id), value: await customers.value.serialize(customer) }] });
-    await waitFor('the customer in the email service', async () => ((await fetch(`http://127.0.0.1:${service().port}/v1/customers/${customer.id}`)).ok ? true : undefined));
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${service().port}/v1/customers/${customer.id}`)).ok ? true : undefined), 'the customer in the email service', 60_000);
 
     const orderId = `outbox-${Date.now().toString(36)}`;
     const orders = system.serdes[Topics.orders];
@@ -53,13 +44,13 @@ describe('email-service without SMTP', () => {
     await producer.send({ messages: [{ topic: orders.topic, key: orders.key.serialize(orderId), value: await orders.value.serialize(order('VALIDATED')) }] });
 
     const file = `order-${orderId}.eml`;
-    await waitFor(`${file} in the outbox`, async () => ((await readdir(outbox)).includes(file) ? true : undefined));
+    await eventually(async () => ((await readdir(outbox)).includes(file) ? true : undefined), `${file} in the outbox`, 60_000);
     expect(await readdir(outbox)).toEqual([file]);
     const { headers, text } = parseMessage(await readFile(path.join(outbox, file), 'utf8'));
     expect(headers.get('to')).toBe('alan@example.com');
     expect(headers.get('subject')).toBe(`Your order ${orderId} confirmed (VALIDATED)`);
     expect(text).toContain('Paid:      15.00 EUR');
-    await waitFor('the log line of the email', async () => (service().output.join('').includes('"msg":"email written to the outbox"') ? true : undefined), 10_000);
+    await eventually(async () => (service().output.join('').includes('"msg":"email written to the outbox"') ? true : undefined), 'the log line of the email', 10_000);
     const counts = (await (await fetch(`http://127.0.0.1:${service().port}/v1/emails/count`)).json()) as Record<string, unknown>;
     expect(counts).toMatchObject({ transport: 'outbox', destination: outbox, sent: 1 });
   });

@@ -4,6 +4,7 @@ import type { BytesProducer } from '@ecosystem/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type ReceivedEmail, type SmtpSink } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';
+import { eventually } from '../support/eventually.ts';
 
 /**
  * The email service as its own process on the real broker and registry, sending through a
@@ -36,25 +37,15 @@ async function produce<K, V>(serdes: { topic: string; key: { serialize(key: K): 
 const putOrder = (order: Order) => produce(system.serdes[Topics.orders], order.id, order);
 const putPayment = (payment: Payment) => produce(system.serdes[Topics.payments], payment.id, payment);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Produces the customer and waits until the service's global table has it. */
 async function putCustomer(customer: Customer): Promise<void> {
   await produce(system.serdes[Topics.customers], customer.id, customer);
-  await waitFor(`customer ${customer.id} in the email service`, async () => {
+  await eventually(async () => {
     const response = await fetch(`${emailService()}/v1/customers/${customer.id}`);
     if (!response.ok) return undefined;
     const known = (await response.json()) as Customer;
     return known.email === customer.email ? known : undefined;
-  });
+  }, `customer ${customer.id} in the email service`);
 }
 
 async function emailCounts(): Promise<{ sent: number; duplicatesSkipped: number; failedAttempts: number; rejected: number; transport: string }> {
@@ -128,7 +119,7 @@ describe('email-service with an SMTP server', () => {
     await putPayment(payment(idOnPartition('pay', 0), orderId));
     await putOrder(order(orderId, 'VALIDATED'));
     // The service tries, fails and keeps the record (no dead letter, nothing dropped).
-    await waitFor('a failed send attempt', async () => ((await emailCounts()).failedAttempts > before.failedAttempts ? true : undefined));
+    await eventually(async () => ((await emailCounts()).failedAttempts > before.failedAttempts ? true : undefined), 'a failed send attempt');
 
     smtp = await startSmtpSink({ port, credentials });
     const email = await emailAbout(orderId);
@@ -162,7 +153,7 @@ describe('email-service with an SMTP server', () => {
     // The dead process leaves the system's list: stop() need not wait for it.
     system.processes.splice(system.processes.indexOf(killed), 1);
     const restarted = await system.startService('email-service');
-    await waitFor('the restarted email service', async () => ((await fetch(`http://127.0.0.1:${restarted.port}/ready`).then((response) => response.ok, () => false)) ? true : undefined), 90_000);
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${restarted.port}/ready`).then((response) => response.ok, () => false)) ? true : undefined), 'the restarted email service', 90_000);
 
     await Promise.all(ids.map((id) => emailAbout(id)));
     for (const id of ids) {
