@@ -3,7 +3,7 @@ import { mkdtemp, open, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { localPaths } from '@ecosystem/infra';
 import { allServices } from '../../scripts/services.ts';
 import { isRunning, readSystemRecord, type SystemRecord } from '../../scripts/system-record.ts';
@@ -20,8 +20,8 @@ let system: ChildProcess | undefined;
 const output: string[] = [];
 const startedAt = new Date().toISOString();
 
-afterAll(async () => {
-  // Whatever happened, leave nothing running.
+afterEach(async () => {
+  // Whatever happened, leave nothing running: a run left behind holds the README's ports the next test needs.
   for (const pid of [...(await processesOfThisRun()), ...(await processesOfThisRun(quietPrefix))]) process.kill(pid, 'SIGKILL');
 });
 
