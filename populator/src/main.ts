@@ -149,7 +149,8 @@ async function placeOrder(): Promise<void> {
   counts.posted += 1;
   kinds[kind] += 1;
   try {
-    const response = await fetch(`${options.url}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+    // The API answers within its own timeout (10 s by default); a request still open after 30 s is lost, and counted as an error.
+    const response = await fetch(`${options.url}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(30_000) });
     if (response.status !== 201) {
       counts.rejected += 1;
       if (counts.rejected <= 3) console.error(`order rejected (${response.status}): ${await response.text()}`);
