@@ -89,7 +89,8 @@ export class TestSystem {
         PORT: String(port),
         HOST: '127.0.0.1',
         ADVERTISED_ENDPOINT: `127.0.0.1:${port}`,
-        LOG_LEVEL: 'warn',
+        // E2E_LOG_LEVEL (e.g. info, with E2E_LOG_DIR) tells what the services did, for a failure's diagnosis.
+        LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
         SESSION_TIMEOUT_MS: '6000',
         ...this.environment,
         ...environment,

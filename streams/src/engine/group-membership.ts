@@ -37,23 +37,7 @@ export class GroupMembership {
     clients: KafkaClients,
     private readonly options: GroupMembershipOptions,
   ) {
-    const { memberInfo } = options;
-    // The client's own options, not only join()'s: the client also rejoins by itself (after a
-    // refused offset commit, for one), and then with these.
-    this.consumer = clients.consumer(options.groupId, {
-      sessionTimeoutMs: options.sessionTimeoutMs,
-      // Read at every (re)join, so the leader sees this member's current endpoint and tasks.
-      protocols: [
-        {
-          name: assignorName,
-          version: 1,
-          get metadata() {
-            return encodeMemberInfo(memberInfo());
-          },
-        },
-      ],
-      partitionAssigner: streamsAssigner(() => options.sources),
-    });
+    this.consumer = clients.consumer(options.groupId, { sessionTimeoutMs: options.sessionTimeoutMs });
     this.consumer.topics.trackAll(...new Set(options.sources.flatMap((source) => source.topics)));
     this.consumer.on('consumer:group:rebalance', () => options.onRebalance());
     this.consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
@@ -71,11 +55,27 @@ export class GroupMembership {
     return { groupId: this.options.groupId, generationId, memberId };
   }
 
-  private joined = false;
+  private joinOptions: Parameters<BytesConsumer['joinGroup']>[0] | undefined;
 
   async join(): Promise<void> {
-    this.joined = true;
-    await this.consumer.joinGroup({});
+    const { memberInfo } = this.options;
+    this.joinOptions = {
+      sessionTimeout: this.options.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(this.options.sessionTimeoutMs, 30_000),
+      heartbeatInterval: Math.min(1_000, Math.floor(this.options.sessionTimeoutMs / 3)),
+      // Read at every (re)join, so the leader sees this member's current endpoint and tasks.
+      protocols: [
+        {
+          name: assignorName,
+          version: 1,
+          get metadata() {
+            return encodeMemberInfo(memberInfo());
+          },
+        },
+      ],
+      partitionAssigner: streamsAssigner(() => this.options.sources),
+    };
+    await this.consumer.joinGroup(this.joinOptions);
   }
 
   /**
@@ -83,8 +83,8 @@ export class GroupMembership {
    * forgot it, or its generation ended without it noticing). The new assignment arrives as usual.
    */
   rejoin(): void {
-    if (!this.joined) return;
-    this.consumer.joinGroup({}).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
+    if (!this.joinOptions) return;
+    this.consumer.joinGroup(this.joinOptions).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
   }
 
   /** At-least-once: commits consumed offsets through the group. */

@@ -1,4 +1,4 @@
-import { Admin, compatibilityPartitioner, Consumer, Producer, type GroupOptions, type RetryDelayGetter } from '@platformatic/kafka';
+import { Admin, compatibilityPartitioner, Consumer, Producer, type RetryDelayGetter } from '@platformatic/kafka';
 import type { RuntimeLogger } from '../engine/logger.ts';
 import { silentLogger } from '../engine/logger.ts';
 import { backoffDelay, describeError } from './retry.ts';
@@ -105,7 +105,7 @@ export class KafkaClients {
    * A consumer client: for group membership (the streams runtime) or, through a `Fetcher`, for
    * reading partitions at positions of the caller's choosing. Each gets its own connections.
    */
-  consumer(groupId: string, options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; rebalanceTimeoutMs?: number } & Pick<GroupOptions, 'protocols' | 'partitionAssigner'> = {}): BytesConsumer {
+  consumer(groupId: string, options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; rebalanceTimeoutMs?: number } = {}): BytesConsumer {
     const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       ...this.base('consumer'),
@@ -114,8 +114,6 @@ export class KafkaClients {
       sessionTimeout,
       heartbeatInterval: options.heartbeatIntervalMs ?? Math.min(1_000, Math.floor(sessionTimeout / 3)),
       rebalanceTimeout: Math.max(sessionTimeout, options.rebalanceTimeoutMs ?? 30_000),
-      ...(options.protocols ? { protocols: options.protocols } : {}),
-      ...(options.partitionAssigner ? { partitionAssigner: options.partitionAssigner } : {}),
     });
     return this.watch(consumer, 'consumer');
   }
