@@ -1,14 +1,15 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every Node process of the system: the services, the one-shot setup steps
-# of docker-compose.yml and the tools (populator, customers CLI). TypeScript runs through tsx
-# (there is no build step), so the image holds the sources and node_modules, and
-# docker-compose.yml picks each container's entry point with `command`:
+# of docker-compose.yml and the tools (populator, customers CLI). The first stage compiles the
+# TypeScript (npm run build: every package's dist/) and drops the development dependencies; the
+# image runs that JavaScript, each service through scripts/run-service as `npm start` does, and
+# docker-compose.yml picks the service with `command`:
 #
-#   docker run --rm order-ecosystem:local inventory-service/src/main.ts
-#   docker run --rm order-ecosystem:local docker/setup.ts --help
+#   docker run --rm order-ecosystem:local inventory-service
+#   docker run --rm --entrypoint node order-ecosystem:local docker/dist/setup.js --help
 
-FROM node:24-slim AS dependencies
+FROM node:24-slim AS build
 # better-sqlite3 compiles its native addon when no prebuilt binary fits the platform.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -33,16 +34,20 @@ COPY order-enrichment/package.json order-enrichment/
 COPY email-service/package.json email-service/
 COPY populator/package.json populator/
 COPY dashboard/package.json dashboard/
-# Development dependencies included: tsx runs the TypeScript at run time.
 RUN npm ci --no-audit --no-fund
+COPY . .
+# The JavaScript of every package, and the dashboard's page (the service would build it on start,
+# but cannot write here as `node`); then the development dependencies (TypeScript, tsx, vitest,
+# eslint...) go: nothing at run time needs them.
+RUN npm run build \
+ && node dashboard/dist/build.js \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-slim
 WORKDIR /app
-# node_modules (with the workspace links and any nested node_modules), then the sources.
-COPY --from=dependencies /app ./
-COPY . .
-# The dashboard's page, built now: the service would build it on start, but cannot write here as `node`.
-RUN npm run build -w @ecosystem/dashboard
+# node_modules (production dependencies, with the workspace links), the compiled packages and
+# the files they read (schemas, connector configs).
+COPY --from=build /app ./
 # What the processes write: the streams state (`.local/state/<service>-<instance>` under the
 # working directory), the email outbox and the customers database, whose folder is shared
 # with the Connect worker (another user), hence world-writable.
@@ -53,5 +58,5 @@ USER node
 # orders-service, order-enrichment, then inventory, fraud, order-details, validation-aggregator,
 # email-service, customers-source, orders-sink, dashboard (scripts/services.ts).
 EXPOSE 8000 8010 8101 8102 8103 8104 8105 8106 8107 8090
-ENTRYPOINT ["node", "--import", "tsx"]
-CMD ["orders-service/src/main.ts"]
+ENTRYPOINT ["scripts/run-service"]
+CMD ["orders-service"]

@@ -8,10 +8,16 @@ import { defineConfig } from 'vitest/config';
  */
 const integrationTimeouts = { testTimeout: 120_000, hookTimeout: 180_000 };
 
+/** Tests run the TypeScript sources of the workspace packages, not their builds (package.json exports). */
+const sourceConditions = ['@ecosystem/source'];
+
 export default defineConfig({
+  resolve: { conditions: sourceConditions },
+  ssr: { resolve: { conditions: sourceConditions } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['*/test/**/*.test.ts', 'infra/connectors/test/**/*.test.ts'],
@@ -21,6 +27,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['*/test/**/*.integration.test.ts', 'infra/connectors/test/**/*.integration.test.ts'],
@@ -30,6 +37,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
@@ -39,6 +47,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'lifecycle',
           include: ['*/test/**/*.lifecycle.test.ts', 'test/failures/**/*.lifecycle.test.ts'],
@@ -50,6 +59,7 @@ export default defineConfig({
       },
       {
         // A private three-broker cluster: after the lifecycle tests, alone.
+        extends: true,
         test: {
           name: 'cluster',
           include: ['test/failures/**/*.cluster.test.ts'],

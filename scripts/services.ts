@@ -2,15 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { localPaths, repositoryRoot } from '@ecosystem/infra';
 
-/** A service of the system: its folder (with src/main.ts) and the port of its HTTP endpoints. */
+/** A service of the system: its name as `scripts/run-service` takes it (its folder, or a connector worker) and the port of its HTTP endpoints. */
 export interface ServiceSpec {
   name: string;
   port: number;
-  /** Entry point relative to the repository (default `<name>/src/main.ts`). */
-  entry?: string;
   /** Variables of its own, besides the supervisor's environment. */
   environment?: NodeJS.ProcessEnv;
 }
@@ -28,15 +25,19 @@ export const allServices: ServiceSpec[] = [
   ...pipelineServices,
   { name: 'order-enrichment', port: 8010 },
   { name: 'email-service', port: 8105 },
-  { name: 'customers-source', port: 8106, entry: 'infra/connectors/src/customers-source-main.ts' },
-  { name: 'orders-sink', port: 8107, entry: 'infra/connectors/src/orders-sink-main.ts' },
+  { name: 'customers-source', port: 8106 },
+  { name: 'orders-sink', port: 8107 },
   { name: 'dashboard', port: 8090 },
 ];
 
 const colors = [36, 33, 35, 32, 34, 31, 96, 93];
 
-/** Loaded into every process the supervisor starts: it stops when the supervisor is gone. */
-const watchdog = pathToFileURL(path.join(repositoryRoot, 'scripts', 'watchdog.ts')).href;
+/**
+ * How every process of the system starts: its compiled JavaScript, with the watchdog that stops it
+ * when the supervisor is gone. The same script is what benchmarks and tests start, so they measure
+ * and test what users run.
+ */
+export const runService = path.join(repositoryRoot, 'scripts', 'run-service');
 
 /** Where a process the supervisor runs writes its output. */
 export function logFile(name: string): string {
@@ -62,7 +63,14 @@ export class Supervisor {
   /** Every process it starts, and every restart, with its new pid. */
   onLaunch: (name: string, pid: number, port: number | undefined) => void = () => {};
 
-  constructor(private readonly options: { echo: boolean; environment?: NodeJS.ProcessEnv } = { echo: true }) {}
+  constructor(
+    private readonly options: {
+      echo: boolean;
+      environment?: NodeJS.ProcessEnv;
+      /** The program and arguments that start a process by name (default: `scripts/run-service <name>`). */
+      command?: (name: string) => [string, string[]];
+    } = { echo: true },
+  ) {}
 
   private get environment(): NodeJS.ProcessEnv {
     return this.options.environment ?? {};
@@ -80,8 +88,9 @@ export class Supervisor {
   private spawn(name: string, args: string[], environment: NodeJS.ProcessEnv): ChildProcess {
     mkdirSync(localPaths.logs, { recursive: true });
     const log = openSync(logFile(name), 'a');
+    const [program, programArguments] = this.options.command?.(name) ?? [runService, [name]];
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', watchdog, ...args], {
+      const child = spawn(program, [...programArguments, ...args], {
         cwd: repositoryRoot,
         env: { ...process.env, ...environment, SUPERVISOR_PID: String(process.pid) },
         // stdin: the pipe whose end tells the watchdog that the supervisor is gone; never written.
@@ -97,7 +106,7 @@ export class Supervisor {
   }
 
   private launch(spec: ServiceSpec, prefix: string, restarts: number): void {
-    const child = this.spawn(spec.name, [path.resolve(repositoryRoot, spec.entry ?? path.join(spec.name, 'src', 'main.ts'))], { PORT: String(spec.port), ...this.environment, ...spec.environment });
+    const child = this.spawn(spec.name, [], { PORT: String(spec.port), ...this.environment, ...spec.environment });
     child.on('exit', (code, signal) => {
       if (this.stopping) return;
       const delay = Math.min(30_000, 1_000 * 2 ** restarts);
@@ -110,7 +119,7 @@ export class Supervisor {
     });
   }
 
-  /** A one-off process (the populator): logged and shown like a service, not restarted. */
+  /** A one-off process (the populator, with its arguments): logged and shown like a service, not restarted. */
   runOnce(name: string, args: string[]): void {
     const prefix = `\u001b[1m${name.padEnd(22)}\u001b[0m| `;
     this.follow(name, (line) => {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `npm start`: installs the npm packages when they are missing or stale, then runs the system.
+# `npm start`: a supported Node (fetched when the machine's is older), the npm packages, the
+# build, then the system (scripts/start.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing npm packages..."
-  npm ci --no-audit --no-fund
-fi
-# node itself runs the supervisor (not a tsx wrapper process): its pid is the one `npm run stop` signals.
-exec node --import tsx scripts/start.ts "$@"
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
+ecosystem_prepare
+# node itself runs the supervisor (no wrapper process): its pid is the one `npm run stop` signals.
+exec node scripts/dist/start.js "$@"

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   if (options.populator) {
     await waitUntilReady('http://127.0.0.1:8000/ready', 120_000);
     if (stopping) return;
-    supervisor.runOnce('populator', ['populator/src/main.ts', '--rate', String(options.rate), ...(options.duration ? ['--duration', String(options.duration)] : [])]);
+    supervisor.runOnce('populator', ['--rate', String(options.rate), ...(options.duration ? ['--duration', String(options.duration)] : [])]);
   }
   await summary.start();
 }

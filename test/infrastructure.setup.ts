@@ -1,4 +1,5 @@
-import { InfraError, up, down, type ServerName } from '@ecosystem/infra';
+// The launcher from its source (a global setup does not resolve packages with the tests' source condition).
+import { InfraError, up, down, type ServerName } from '../infra/src/index.ts';
 
 /**
  * Starts the real servers for the integration tests, or uses the ones already running.

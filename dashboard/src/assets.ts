@@ -6,8 +6,8 @@ import { HttpError, Router, type Logger } from '@ecosystem/platform';
 const packageRoot = path.resolve(import.meta.dirname, '..');
 /** The page's sources: vite's root. */
 export const webRoot = path.join(packageRoot, 'web');
-/** The built page the service serves (git-ignored). */
-export const distRoot = path.join(packageRoot, 'dist');
+/** The built page the service serves (git-ignored; dist/ holds the compiled service). */
+export const pageRoot = path.join(packageRoot, 'page');
 /** Everything the page is built from: the web folder and the snapshot types it imports. */
 const pageSources = [webRoot, path.join(packageRoot, 'src', 'snapshot.ts')];
 
@@ -34,7 +34,7 @@ export function isStale(sourcesModified: number, builtModified: number | undefin
 
 function builtAt(): number | undefined {
   try {
-    return statSync(path.join(distRoot, 'index.html')).mtimeMs;
+    return statSync(path.join(pageRoot, 'index.html')).mtimeMs;
   } catch {
     return undefined;
   }
@@ -48,11 +48,11 @@ export async function buildPage(logger?: Logger): Promise<void> {
   const started = Date.now();
   // Loaded only when needed: a fresh build starts the service without vite.
   const { build } = await import('vite');
-  const staging = `${distRoot}.building-${process.pid}`;
+  const staging = `${pageRoot}.building-${process.pid}`;
   await build({ root: webRoot, configFile: false, logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
-  await rm(distRoot, { recursive: true, force: true });
-  await rename(staging, distRoot);
-  logger?.info({ ms: Date.now() - started, outDir: distRoot }, 'built the page');
+  await rm(pageRoot, { recursive: true, force: true });
+  await rename(staging, pageRoot);
+  logger?.info({ ms: Date.now() - started, outDir: pageRoot }, 'built the page');
 }
 
 /** `npm start` needs no build step: the service builds the page when it is missing or older than its sources. */
@@ -66,13 +66,13 @@ export function pageRoutes(): Router {
   router.get('/', async (ctx) => {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = await readFile(path.join(distRoot, 'index.html'));
+    ctx.body = await readFile(path.join(pageRoot, 'index.html'));
   });
   router.get('/assets/:file', async (ctx) => {
     const file = ctx.params.file ?? '';
     // Names vite gives its bundles; nothing that could leave the folder.
     if (!/^[\w.-]+$/.test(file) || file.startsWith('.')) throw new HttpError(404, 'not found');
-    const body = await readFile(path.join(distRoot, 'assets', file)).catch(() => undefined);
+    const body = await readFile(path.join(pageRoot, 'assets', file)).catch(() => undefined);
     if (!body) throw new HttpError(404, 'not found');
     ctx.type = path.extname(file);
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');

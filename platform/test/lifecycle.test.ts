@@ -6,7 +6,7 @@ const fixture = path.join(import.meta.dirname, 'fixtures', 'service.ts');
 
 function run(environment: Record<string, string>): Promise<{ code: number; lines: string[]; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', fixture], { env: { ...process.env, LOG_LEVEL: '', ...environment }, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', fixture], { env: { ...process.env, LOG_LEVEL: '', ...environment }, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, lines: stdout.split('\n').filter(Boolean), stderr });
     });
   });

@@ -15,7 +15,7 @@ afterAll(() => deleteTestTopics(), 60_000);
 
 function readTopics(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repository, 'scripts', 'read-topics.ts'), ...args], { cwd: repository, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', path.join(repository, 'scripts', 'read-topics.ts'), ...args], { cwd: repository, timeout: 60_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`read-topics failed: ${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });

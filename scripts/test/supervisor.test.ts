@@ -27,7 +27,7 @@ afterAll(async () => {
 /** `npm run status` / `npm run stop` of this repository, against the test's INFRA_HOME. */
 function script(name: 'status' | 'stop', home: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repository, 'scripts', `${name}.ts`)], { cwd: repository, env: { ...process.env, INFRA_HOME: home }, timeout: 90_000 }, (_error, stdout, stderr) => resolve(stdout + stderr));
+    execFile(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', path.join(repository, 'scripts', `${name}.ts`)], { cwd: repository, env: { ...process.env, INFRA_HOME: home }, timeout: 90_000 }, (_error, stdout, stderr) => resolve(stdout + stderr));
   });
 }
 
@@ -37,7 +37,7 @@ async function startSupervisor(dummies: Array<{ name: string; hang?: boolean }>)
   folders.push(home);
   const spec = [];
   for (const dummy of dummies) spec.push(`${dummy.name}:${await freeLoopbackPort()}${dummy.hang ? ':hang' : ''}`);
-  const supervisor = spawn(process.execPath, ['--import', 'tsx', path.join(repository, 'scripts', 'test', 'fixtures', 'supervisor.ts')], {
+  const supervisor = spawn(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', path.join(repository, 'scripts', 'test', 'fixtures', 'supervisor.ts')], {
     cwd: repository,
     env: { ...process.env, INFRA_HOME: home, DUMMIES: spec.join(',') },
     stdio: 'ignore',

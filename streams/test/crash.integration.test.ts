@@ -18,7 +18,7 @@ afterEach(() => {
 
 function startApp(environment: Record<string, string>): Promise<ChildProcess> {
   // node itself with tsx as a loader: one process, so SIGKILL hits the application (the tsx CLI would fork).
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'support', 'count-app.ts')], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', path.join(here, 'support', 'count-app.ts')], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let errors = '';
   child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));

@@ -58,21 +58,34 @@ const builtServices = services.filter(([, service]) => service.build !== undefin
 const isOneShot = (service: ComposeService) => service.restart === 'no';
 const isDefault = (service: ComposeService) => service.profiles === undefined;
 
-/** `ENTRYPOINT ["node", "--import", "tsx"]` of the Dockerfile. */
+/** `ENTRYPOINT ["scripts/run-service"]` of the Dockerfile. */
 function imageEntrypoint(): string[] {
   const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
   if (!line?.[1]) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   return JSON.parse(line[1]) as string[];
 }
 
-/** The TypeScript files a container runs or names in its command line (also inside `sh -c` scripts). */
-function scriptsOf(service: ComposeService): string[] {
-  return commandLineOf(service, imageEntrypoint()).flatMap((word) => word.match(/[\w./-]+\.ts\b/g) ?? []);
+/** The TypeScript source a compiled file (`<package>/dist/x.js`) comes from. */
+function sourceOf(compiled: string): string {
+  return compiled.replace(/\bdist\//, compiled.startsWith('docker/') ? '' : 'src/').replace(/\.js$/, '.ts');
 }
 
-/** The entry point a service runs: the first TypeScript file of its command line. */
+/** The service (or tool) `scripts/run-service <name>` runs, as its TypeScript source (as the script maps names to entry points). */
+function runServiceSource(name: string): string {
+  return name === 'customers-source' || name === 'orders-sink' ? `infra/connectors/src/${name}-main.ts` : `${name}/src/main.ts`;
+}
+
+/** What a container runs, as TypeScript sources: the service scripts/run-service starts, and every compiled file its command line names (also inside `sh -c` scripts). */
+function scriptsOf(service: ComposeService): string[] {
+  const words = commandLineOf(service, imageEntrypoint());
+  const started = words[0] === 'scripts/run-service' && words[1] ? [runServiceSource(words[1])] : [];
+  return [...started, ...words.flatMap((word) => (word.match(/[\w./-]+\/dist\/[\w./-]+\.js\b/g) ?? []).map(sourceOf))];
+}
+
+/** The name a service container gives scripts/run-service (the image's entry point). */
 function entryOf(service: ComposeService): string | undefined {
-  return scriptsOf(service)[0];
+  const words = commandLineOf(service, imageEntrypoint());
+  return words[0] === 'scripts/run-service' ? words[1] : undefined;
 }
 
 /** The port a container listens on inside the network. */
@@ -112,7 +125,7 @@ describe('docker-compose.yml', () => {
       const service = serviceNamed(spec.name);
       expect(service, `${spec.name} (scripts/services.ts) is missing from docker-compose.yml`).toBeDefined();
       expect(service?.build, `${spec.name} is built from the Dockerfile`).toBeDefined();
-      expect(service && entryOf(service), `${spec.name} runs its entry point`).toBe(spec.entry ?? `${spec.name}/src/main.ts`);
+      expect(service && entryOf(service), `${spec.name} runs through scripts/run-service`).toBe(spec.name);
       expect(service?.restart, `${spec.name} is restarted when it stops, like the local supervisor does`).toBe('unless-stopped');
     }
     // A long-running container of the image that scripts/services.ts does not know would run outside `npm start`.
@@ -307,13 +320,19 @@ describe('Dockerfile', () => {
     expect(stages.at(-1)).not.toMatch(/apt-get install/);
   });
 
+  it('runs compiled JavaScript, with the production dependencies only (no TypeScript loader)', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    expect(dockerfile).toMatch(/npm prune --omit=dev\b/);
+    for (const [name, service] of builtServices) expect(commandLineOf(service, imageEntrypoint()).join(' '), name).not.toMatch(/\btsx\b|\.ts\b/);
+  });
+
   it('runs as a non-root user and exposes the port of every service', () => {
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((match) => match[1]);
     expect(users.at(-1)).toBeDefined();
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     const exposed = [...dockerfile.matchAll(/^EXPOSE\s+(.+)$/gm)].flatMap((match) => (match[1] ?? '').trim().split(/\s+/).map(Number));
     expect(exposed, 'EXPOSE lists the port of every service of scripts/services.ts').toEqual(expect.arrayContaining(allServices.map((spec) => spec.port)));
-    expect(imageEntrypoint()).toEqual(['node', '--import', 'tsx']);
+    expect(imageEntrypoint()).toEqual(['scripts/run-service']);
   });
 
   it('leaves node_modules and the local servers out of the build context', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumArgs, ensureChromium } from './support/chromium.ts';
+import { runService } from '../../scripts/services.ts';
 import { pipelineServices, TestSystem } from './system.ts';
 
 /**
@@ -78,8 +79,8 @@ async function expectOutcome(placed: Locator, state: string, checks: Record<stri
 
 function runPopulator(ordersUrl: string, seconds: number): Promise<number | null> {
   const populator: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repository, 'populator', 'src', 'main.ts'), '--url', ordersUrl, '--rate', '10', '--duration', String(seconds), '--stock', '0', '--quiet'],
+    runService,
+    ['populator', '--url', ordersUrl, '--rate', '10', '--duration', String(seconds), '--stock', '0', '--quiet'],
     { cwd: repository, env: { ...process.env, TOPIC_PREFIX: system.prefix, LOG_LEVEL: 'warn' }, stdio: 'ignore' },
   );
   return new Promise((resolve) => populator.once('exit', resolve));

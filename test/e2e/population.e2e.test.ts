@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Topics, type Order } from '@ecosystem/avro';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedShares, defaultMix } from '../../populator/src/orders.ts';
+import { runService } from '../../scripts/services.ts';
 import { TestSystem } from './system.ts';
 
 /**
@@ -28,7 +29,7 @@ afterAll(async () => {
  */
 function populate(args: string[], environment: Record<string, string>, limitMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, 'populator', 'src', 'main.ts'), ...args], { cwd: repository, env: { ...process.env, ...environment } });
+    const child = spawn(runService, ['populator', ...args], { cwd: repository, env: { ...process.env, ...environment } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

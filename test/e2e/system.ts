@@ -8,12 +8,13 @@ import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValida
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
 import { followTopics } from '@ecosystem/streams';
+import { runService } from '../../scripts/services.ts';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-/** A service folder of the repository with a `src/main.ts` entry point. */
+/** A service folder of the repository, as `scripts/run-service` takes it. */
 export type ServiceName = 'orders-service' | 'inventory-service' | 'fraud-service' | 'order-details-service' | 'validation-aggregator' | 'order-enrichment' | 'email-service' | 'dashboard';
 export const pipelineServices: ServiceName[] = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator'];
 
@@ -78,7 +79,8 @@ export class TestSystem {
   /** `environment` adds to the system's, e.g. the addresses of the other services for the dashboard. */
   async startService(service: ServiceName, instance = 0, environment: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freeLoopbackPort();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, service, 'src', 'main.ts')], {
+    // Started as npm start starts it: its compiled JavaScript (npm test builds it first).
+    const child = spawn(runService, [service], {
       cwd: repository,
       env: {
         ...process.env,

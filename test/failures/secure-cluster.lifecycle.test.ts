@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { KafkaCluster } from '@ecosystem/infra';
 import { connectKafka, createKafka, createLogger, kafkaConfig, loadConfig } from '@ecosystem/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runService } from '../../scripts/services.ts';
 import { TestSystem } from '../e2e/system.ts';
 
 /**
@@ -60,7 +61,7 @@ describe('a Kafka cluster that takes SASL_SSL clients only', () => {
   it('stops a service at start with one line naming the setting when the password is wrong', async () => {
     const wrongPassword = 'not-the-password';
     const started = Date.now();
-    const { code, stdout, stderr } = await runService('order-details-service', { ...cluster!.environment, KAFKA_SASL_PASSWORD: wrongPassword });
+    const { code, stdout, stderr } = await startService('order-details-service', { ...cluster!.environment, KAFKA_SASL_PASSWORD: wrongPassword });
     const seconds = (Date.now() - started) / 1_000;
     const lines = stderr.split('\n').filter((line) => line.trim() !== '');
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(1);
@@ -72,9 +73,9 @@ describe('a Kafka cluster that takes SASL_SSL clients only', () => {
   }, 60_000);
 });
 
-function runService(service: string, environment: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function startService(service: string, environment: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repository, service, 'src', 'main.ts')], {
+    const child = spawn(runService, [service], {
       cwd: repository,
       env: { ...process.env, ...environment, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TOPIC_PREFIX: `secure-${Date.now().toString(36)}.`, STATE_DIR: path.join(os.tmpdir(), `secure-cluster-${process.pid}`) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -102,7 +102,7 @@ describe('customers source (local JDBC source worker)', () => {
     const [firstNewId, lastId] = [added[0]!, added.at(-1)!];
 
     // The worker as its own process, killed without any chance to finish its transaction.
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/customers-source-main.ts', import.meta.url))], {
+    const child = spawn(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', fileURLToPath(new URL('../src/customers-source-main.ts', import.meta.url))], {
       env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, TOPIC_PREFIX: prefix, CUSTOMERS_DB: dbFile, PORT: '0', BATCH_SIZE: '20', POLL_INTERVAL_MS: '100', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

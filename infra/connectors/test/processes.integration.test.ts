@@ -20,7 +20,7 @@ afterAll(async () => {
 
 /** Starts an entry point the way a deployment does and collects its JSON log lines. */
 function launch(entry: string, environment: Record<string, string>): { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../src/${entry}`, import.meta.url))], {
+  const child = spawn(process.execPath, ['--conditions=@ecosystem/source', '--import', 'tsx', fileURLToPath(new URL(`../src/${entry}`, import.meta.url))], {
     env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, ELASTICSEARCH_URL: elasticsearchUrl, TOPIC_PREFIX: prefix, PORT: '0', ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
