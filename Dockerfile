@@ -18,8 +18,6 @@ WORKDIR /app
 # Only the manifests first: this layer (and `npm ci`) is rebuilt when a dependency changes,
 # not on every source edit. Every workspace of package.json needs its package.json here.
 COPY package.json package-lock.json ./
-# npm ci's postinstall applies these fixes to dependencies (patch-package).
-COPY patches/ patches/
 COPY platform/package.json platform/
 COPY avro/package.json avro/
 COPY streams/package.json streams/

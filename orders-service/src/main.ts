@@ -16,7 +16,7 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
   let orderChanged = (_id: string, _order: Order) => {};
   const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
   const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
-  const producer = new BatchingProducer(() => kafka.producer());
+  const producer = new BatchingProducer(kafka.connections('orders'), logger);
   await producer.connect();
 
   const api = ordersApi({

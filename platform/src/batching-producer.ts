@@ -1,4 +1,4 @@
-import { encodeHeaders, type BytesProducer, type RecordHeaders } from '@ecosystem/streams';
+import { encodeHeaders, RecordProducer, type BrokerConnections, type RecordHeaders, type RuntimeLogger } from '@ecosystem/streams';
 
 export interface OutgoingMessage {
   key: Buffer;
@@ -21,31 +21,33 @@ interface Pending {
  * (each send's sequence numbers follow the previous one's acknowledgement), so without this
  * every request would wait for every earlier one's round trip.
  *
- * After a failed send the producer is replaced by a new one (a new producer id): whether the
- * broker wrote the failed records is unknown, and their sequence numbers must not be reused
- * for other records.
+ * A send retries what passes by itself (a leader moving) with the same sequence numbers. After
+ * a send failed for good the producer takes a new producer id: whether the broker wrote the
+ * failed records is unknown, and their sequence numbers must not be reused for other records.
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
   private sending: Promise<void> | undefined;
-  private producer: BytesProducer | undefined;
+  private producer: RecordProducer | undefined;
 
   constructor(
-    private readonly createProducer: () => BytesProducer,
+    /** The producer's own connections (closed by `disconnect`). */
+    private readonly connections: BrokerConnections,
+    private readonly logger: RuntimeLogger,
     private readonly maxBatch = 500,
   ) {}
 
   async connect(): Promise<void> {
-    const producer = this.createProducer();
-    await producer.initIdempotentProducer({});
+    const producer = new RecordProducer(this.connections, { logger: this.logger });
+    await producer.init();
     this.producer = producer;
   }
 
-  /** Waits for the sends in flight, then closes the producer. */
+  /** Waits for the sends in flight, then closes the producer's connections. */
   async disconnect(): Promise<void> {
     while (this.sending) await this.sending;
-    await this.producer?.close();
     this.producer = undefined;
+    await this.connections.close();
   }
 
   send(topic: string, message: OutgoingMessage): Promise<void> {
@@ -60,21 +62,20 @@ export class BatchingProducer {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         if (!this.producer) await this.connect();
-        await this.producer!.send({
-          messages: batch.map(({ topic, message }) => ({
+        await this.producer!.send(
+          batch.map(({ topic, message }) => ({
             topic,
             key: message.key,
-            ...(message.value !== null ? { value: message.value } : {}),
-            ...(message.timestamp !== undefined ? { timestamp: BigInt(message.timestamp) } : {}),
-            ...(message.headers ? { headers: encodeHeaders(message.headers) } : {}),
+            value: message.value,
+            timestamp: message.timestamp ?? Date.now(),
+            headers: encodeHeaders(message.headers ?? {}),
           })),
-        });
+        );
         for (const pending of batch) pending.resolve();
       } catch (error) {
         for (const pending of batch) pending.reject(error);
-        const failed = this.producer;
+        // Its numbering is in doubt now: the next send takes a new producer id.
         this.producer = undefined;
-        await failed?.close().catch(() => undefined);
       }
     }
     this.sending = undefined;

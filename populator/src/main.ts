@@ -97,7 +97,7 @@ const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Dat
 
 const kafka = await connectKafka({ clientId: 'populator', config, logger }).catch(exitOnStartupError('populator'));
 // Payments of orders in flight together go out in one send at a time, as the idempotent producer needs.
-const producer = new BatchingProducer(() => kafka.producer());
+const producer = new BatchingProducer(kafka.connections('populator'), logger);
 await producer.connect();
 
 async function putStock(stock: Array<[Product, number]>): Promise<void> {

@@ -19,13 +19,17 @@ export type { StreamsOptions, StreamsState, KeyOwner } from './engine/kafka-stre
 export type { ProcessingGuarantee } from './engine/record-collector.ts';
 export type { RuntimeLogger } from './engine/logger.ts';
 export type { MetricsObserver, StreamsMetricsSnapshot, TaskCounters, InputLag, AssignedTaskState } from './engine/metrics.ts';
-export { ChangelogReader as TopicReader, followTopics } from './engine/changelog-reader.ts';
+export { TopicReader, followTopics } from './engine/changelog-reader.ts';
 export type { ReadRange } from './engine/changelog-reader.ts';
 export { KafkaClients } from './kafka/clients.ts';
 export type { BytesProducer, BytesConsumer, KafkaClientsOptions, ProducerOptions } from './kafka/clients.ts';
 export { KafkaSecurityError, saslMechanisms, securityFailure } from './kafka/security.ts';
 export type { KafkaSecurity, KafkaSecurityFailure, SaslMechanism } from './kafka/security.ts';
 export { Fetcher } from './kafka/fetcher.ts';
+export { BrokerConnections } from './kafka/broker-connections.ts';
+export type { ConnectionRole } from './kafka/broker-connections.ts';
+export { RecordProducer } from './kafka/record-producer.ts';
+export type { ProducerRecord, PartitionWrite, RecordProducerOptions } from './kafka/record-producer.ts';
 export type { FetchedRecord, FetchedPartition } from './kafka/fetcher.ts';
 export { createTopics, partitionCounts, waitForLeaders, endOffsets, beginningOffsets, committedOffsets, allPartitions } from './kafka/admin.ts';
 export type { TopicSpec, PartitionOffsets } from './kafka/admin.ts';

@@ -4,11 +4,11 @@ import { consumeUntil, createTopics, deleteTestTopics, testClients, unique } fro
 afterAll(() => deleteTestTopics(), 60_000);
 
 /**
- * Tasks read their inputs read_committed, and the client drops records of aborted
- * transactions. @platformatic/kafka 1.35 kept one aborted range per producer id, so a producer
- * that aborted several transactions within one fetch leaked all but the last of them (the
- * runtime's one producer per instance aborts many over its life): patches/@platformatic+kafka
- * fixes the filter, applied by `npm install` (patch-package).
+ * Tasks read their inputs read_committed, and the fetcher drops records of aborted transactions
+ * (decodeBatches). @platformatic/kafka's consumer keeps one aborted range per producer id, so a
+ * producer that aborts several transactions within one fetch leaks all but the last of them
+ * (the runtime's one producer per instance aborts many over its life): the runtime's fetcher
+ * applies the Java consumer's rule instead.
  */
 describe('reading committed records', () => {
   it('skips every aborted transaction of a producer and keeps its committed ones', async () => {

@@ -41,12 +41,14 @@ function startInstance(environment: Record<string, string>): Promise<Instance> {
 /** Every record of the topic, committed or not (what a read_uncommitted consumer sees). */
 async function readUncommitted(topic: string, partitions: number, done: (records: FetchedRecord[]) => boolean): Promise<FetchedRecord[]> {
   const records: FetchedRecord[] = [];
-  const fetcher = new Fetcher({ client: testClients('uncommitted').consumer(unique('uncommitted')), readCommitted: false, logger: { debug() {}, info() {}, warn() {}, error() {} }, onFetched: (fetched) => records.push(...fetched.records) });
+  const connections = testClients('uncommitted').connections(unique('uncommitted'));
+  const fetcher = new Fetcher({ connections, role: 'fetch', readCommitted: false, logger: { debug() {}, info() {}, warn() {}, error() {} }, onFetched: (fetched) => records.push(...fetched.records) });
   try {
     for (let partition = 0; partition < partitions; partition += 1) fetcher.assign(topic, partition, 0);
     await eventually(() => done(records), `records on ${topic}, uncommitted included`, 60_000);
   } finally {
-    await fetcher.close();
+    fetcher.close();
+    await connections.close();
   }
   return records;
 }

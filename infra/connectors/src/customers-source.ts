@@ -1,6 +1,6 @@
 import { topicSerdes, type Customer } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, sleep, TopicReader, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
+import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from '@ecosystem/streams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { customersAfter, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';
@@ -91,20 +91,19 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
   }
 
   /** One transaction: the rows and the position after them, or nothing at all. */
-  async function writeBatch(producer: BytesProducer, customers: Customer[]): Promise<void> {
+  async function writeBatch(producer: RecordProducer, customers: Customer[]): Promise<void> {
     const messages = await Promise.all(customers.map(toMessage));
     const lastId = customers[customers.length - 1]!.id;
     messages.push({ topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)) });
-    const transaction = await producer.beginTransaction();
     try {
       // One send stays under the broker's 1 MB per partition (BATCH_SIZE may be large); the sends
       // follow one another, as the idempotent producer needs, and all belong to the transaction.
       for (let start = 0; start < messages.length; start += maxRecordsPerSend) {
-        await transaction.send({ messages: messages.slice(start, start + maxRecordsPerSend) });
+        await producer.send(messages.slice(start, start + maxRecordsPerSend).map(({ topic, key, value }) => ({ topic, key, value, timestamp: Date.now() })));
       }
-      await transaction.commit();
+      await producer.commit();
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
+      await producer.abort().catch(() => undefined);
       throw error;
     }
     state.position = lastId;
@@ -114,12 +113,12 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
 
   /** Connects, fences any older worker, resumes from the stored position and polls until stopped. */
   async function session(): Promise<void> {
-    const producer = kafka.producer({ transactionalId: names.transactionalId });
+    const connections = kafka.connections('customers-source');
+    const producer = new RecordProducer(connections, { transactionalId: names.transactionalId, logger });
     try {
-      // The first transaction initialises the producer id: that fences an older worker and aborts
-      // whatever it left open, so the position read next is the last committed one. Nothing was
-      // sent in it, so it is only dropped on this side.
-      await (await producer.beginTransaction()).cancel();
+      // Taking the producer id fences an older worker and aborts whatever it left open, so the
+      // position read next is the last committed one.
+      await producer.init();
       state.position = state.resumedFrom = await readStoredPosition(kafka, names.offsetsTopic, names.transactionalId, logger);
       logger.info({ position: state.position ?? null, topic: names.topic }, state.position === undefined ? 'no stored position: streaming every row' : 'resuming after the stored position');
       state.ready = true;
@@ -130,7 +129,7 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
       }
     } finally {
       state.ready = false;
-      await producer.close().catch(() => undefined);
+      await connections.close();
     }
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { longSerde, topicSerdes, unframe, type Customer } from '@ecosystem/avro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordProducer } from '@ecosystem/streams';
 import { addCustomer, customersAfter, openCustomersDb, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
 import { encodePosition, positionKey, startCustomersSource, type CustomersSource } from '../src/customers-source.ts';
 import { customersSourceNames } from '../src/jobs.ts';
@@ -117,16 +118,16 @@ describe('customers source (local JDBC source worker)', () => {
 
     // Whether or not the kill hit an open transaction, leave one behind for sure: a worker that
     // died between sending the last rows (and a position past them) and committing.
-    const zombie = kafka.producer({ transactionalId: names.transactionalId });
-    const transaction = await zombie.beginTransaction();
+    const zombieConnections = kafka.connections('zombie');
+    const zombie = new RecordProducer(zombieConnections, { transactionalId: names.transactionalId, logger: quietLogger });
+    await zombie.init();
     const tail = customersAfter(db, lastId - 5, 5);
-    await transaction.send({
-      messages: [
-        ...(await Promise.all(tail.map(async (customer) => ({ topic: names.topic, key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) })))),
-        { topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)) },
-      ],
-    });
-    await zombie.close();
+    const now = Date.now();
+    await zombie.send([
+      ...(await Promise.all(tail.map(async (customer) => ({ topic: names.topic, key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer), timestamp: now })))),
+      { topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)), timestamp: now },
+    ]);
+    await zombieConnections.close();
 
     const source = await start();
     await eventually(() => source.position === lastId, `the restarted source to reach id ${lastId}`, 60_000);

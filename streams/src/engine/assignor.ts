@@ -1,4 +1,4 @@
-import type { GroupPartitionsAssigner, GroupPartitionsAssignments } from '@platformatic/kafka';
+import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription } from '@platformatic/kafka';
 import { taskId } from '../task.ts';
 
 /** What each member tells the group leader: where it serves queries and which tasks it had. */
@@ -15,19 +15,55 @@ export interface TaskSource {
   topics: string[];
 }
 
-export const assignorName = 'ecosystem-streams';
+/** Topic -> partition -> the endpoint of the instance that owns it, for interactive queries. */
+export type PartitionOwnerMap = Map<string, Map<number, string>>;
 
-export function encodeMemberInfo(info: MemberInfo): Buffer {
-  return Buffer.from(JSON.stringify(info));
+/** A member's share of a rebalance, with the whole group's partition owners (as Kafka Streams' AssignmentInfo carries its hosts). */
+export interface MemberAssignment {
+  partitions: Map<string, number[]>;
+  owners: PartitionOwnerMap;
 }
 
-export function decodeMemberInfo(userData: Buffer | null | undefined): MemberInfo {
+export const assignorName = 'ecosystem-streams';
+
+/**
+ * Subscriptions and assignments in the consumer protocol's format (version 0), as the Java
+ * clients write them, so Kafka's own tools can describe the group; the runtime's data travels
+ * as JSON in their user data.
+ */
+export function encodeSubscription(info: MemberInfo, topics: readonly string[]): Buffer {
+  return encodeConsumerProtocolSubscription({ version: 0, topics: [...topics], userData: Buffer.from(JSON.stringify(info)) });
+}
+
+export function decodeSubscription(metadata: Buffer): MemberInfo {
   try {
-    const parsed = JSON.parse(userData?.toString() ?? '{}') as Partial<MemberInfo>;
+    const parsed = JSON.parse(decodeConsumerProtocolSubscription(metadata).userData?.toString() ?? '{}') as Partial<MemberInfo>;
     return { endpoint: typeof parsed.endpoint === 'string' ? parsed.endpoint : '', tasks: Array.isArray(parsed.tasks) ? parsed.tasks.filter((task) => typeof task === 'string') : [] };
   } catch {
     return { endpoint: '', tasks: [] };
   }
+}
+
+export function encodeAssignment(assignment: MemberAssignment): Buffer {
+  const owners = [...assignment.owners].map(([topic, partitions]) => [topic, [...partitions]]);
+  return encodeConsumerProtocolAssignment({
+    version: 0,
+    assignedPartitions: [...assignment.partitions].map(([topic, partitions]) => ({ topic, partitions })),
+    userData: Buffer.from(JSON.stringify({ owners })),
+  });
+}
+
+export function decodeAssignment(buffer: Buffer): MemberAssignment {
+  const decoded = decodeConsumerProtocolAssignment(buffer);
+  const partitions = new Map<string, number[]>(decoded.assignedPartitions.map(({ topic, partitions: assigned }) => [topic, [...assigned]]));
+  let owners: PartitionOwnerMap = new Map();
+  try {
+    const parsed = JSON.parse(decoded.userData?.toString() ?? '{}') as { owners?: Array<[string, Array<[number, string]>]> };
+    owners = new Map((parsed.owners ?? []).map(([topic, byPartition]) => [topic, new Map(byPartition)]));
+  } catch {
+    // An assignment without owners (another assignor's): interactive queries wait for the next one.
+  }
+  return { partitions, owners };
 }
 
 /**
@@ -54,33 +90,36 @@ export function assignTasks(tasks: readonly string[], members: ReadonlyArray<{ m
 }
 
 /**
- * The group's partition assigner: it assigns tasks, not partitions, so that partition p of
- * every source topic of a sub-topology lands on the same member (the co-partitioning joins
- * need).
+ * The leader's assignment: tasks, not partitions, are assigned, so that partition p of every
+ * source topic of a sub-topology lands on the same member (the co-partitioning joins need);
+ * every member also learns which endpoint owns each partition.
  */
-export function streamsAssigner(sources: () => readonly TaskSource[]): GroupPartitionsAssigner {
-  return (_current, members, _topics, metadata): GroupPartitionsAssignments[] => {
-    const tasks: Array<{ id: string; topics: string[]; partition: number }> = [];
-    for (const source of sources()) {
-      const partitions = Math.max(0, ...source.topics.map((topic) => metadata.topics.get(topic)?.partitionsCount ?? 0));
-      for (let partition = 0; partition < partitions; partition += 1) tasks.push({ id: taskId(source.subtopology, partition), topics: source.topics, partition });
-    }
-    // Spread each sub-topology's partitions over the members: order tasks partition-major.
-    tasks.sort((left, right) => left.partition - right.partition || left.id.localeCompare(right.id));
-    const byMember = assignTasks(
-      tasks.map((task) => task.id),
-      [...members.values()].map((member) => ({ memberId: member.memberId, previous: decodeMemberInfo(member.metadata as Buffer | undefined).tasks })),
-    );
-    return [...byMember.entries()].map(([memberId, taskIds]) => {
-      const assignments = new Map<string, { topic: string; partitions: number[] }>();
-      for (const task of tasks.filter((candidate) => taskIds.includes(candidate.id))) {
-        for (const topic of task.topics) {
-          const entry = assignments.get(topic) ?? { topic, partitions: [] };
-          entry.partitions.push(task.partition);
-          assignments.set(topic, entry);
-        }
+export function assignMembers(sources: readonly TaskSource[], partitionCounts: ReadonlyMap<string, number>, members: ReadonlyArray<{ memberId: string; info: MemberInfo }>): Map<string, MemberAssignment> {
+  const tasks: Array<{ id: string; topics: string[]; partition: number }> = [];
+  for (const source of sources) {
+    const partitions = Math.max(0, ...source.topics.map((topic) => partitionCounts.get(topic) ?? 0));
+    for (let partition = 0; partition < partitions; partition += 1) tasks.push({ id: taskId(source.subtopology, partition), topics: source.topics, partition });
+  }
+  // Spread each sub-topology's partitions over the members: order tasks partition-major.
+  tasks.sort((left, right) => left.partition - right.partition || left.id.localeCompare(right.id));
+  const byMember = assignTasks(
+    tasks.map((task) => task.id),
+    members.map((member) => ({ memberId: member.memberId, previous: member.info.tasks })),
+  );
+  const endpoints = new Map(members.map((member) => [member.memberId, member.info.endpoint]));
+  const owners: PartitionOwnerMap = new Map();
+  const result = new Map<string, MemberAssignment>();
+  for (const [memberId, taskIds] of byMember) {
+    const partitions = new Map<string, number[]>();
+    for (const task of tasks.filter((candidate) => taskIds.includes(candidate.id))) {
+      for (const topic of task.topics) {
+        partitions.set(topic, [...(partitions.get(topic) ?? []), task.partition]);
+        const byPartition = owners.get(topic) ?? new Map<number, string>();
+        byPartition.set(task.partition, endpoints.get(memberId) ?? '');
+        owners.set(topic, byPartition);
       }
-      return { memberId, assignments };
-    });
-  };
+    }
+    result.set(memberId, { partitions, owners });
+  }
+  return result;
 }

@@ -1,3 +1,5 @@
+import type { Admin } from '@platformatic/kafka';
+import type { BrokerConnections } from '../kafka/broker-connections.ts';
 import type { KafkaClients } from '../kafka/clients.ts';
 import { Fetcher, type FetchedPartition, type FetchedRecord } from '../kafka/fetcher.ts';
 import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
@@ -45,18 +47,21 @@ export class ChangelogReader {
   private readonly readings = new Map<string, Reading>();
 
   constructor(
-    private readonly clients: KafkaClients,
+    private readonly connections: BrokerConnections,
+    private readonly admin: Admin,
     private readonly logger: RuntimeLogger,
-    private readonly name: string,
+    /** Closes the connections with the reader (a reader that made its own). */
+    private readonly ownsConnections = false,
   ) {}
 
   private get active(): Fetcher {
     this.fetcher ??= new Fetcher({
-      client: this.clients.consumer(`${this.name}-reader`),
+      connections: this.connections,
+      role: 'restore',
       readCommitted: true,
       logger: this.logger,
       onFetched: (fetched) => this.onFetched(fetched),
-      onOutOfRange: async (topic, partition) => (await beginningOffsets(this.clients.admin(), new Map([[topic, [partition]]]))).get(topic)?.get(partition) ?? 0,
+      onOutOfRange: async (topic, partition) => (await beginningOffsets(this.admin, new Map([[topic, [partition]]]))).get(topic)?.get(partition) ?? 0,
     });
     return this.fetcher;
   }
@@ -129,8 +134,19 @@ export class ChangelogReader {
   async close(): Promise<void> {
     for (const reading of this.readings.values()) reading.done?.();
     this.readings.clear();
-    await this.fetcher?.close();
+    this.fetcher?.close();
     this.fetcher = undefined;
+    if (this.ownsConnections) await this.connections.close();
+  }
+}
+
+/**
+ * A ChangelogReader with connections of its own, for tools and services that read topics by
+ * offset without a consumer group (read-topics, the connectors, tests).
+ */
+export class TopicReader extends ChangelogReader {
+  constructor(clients: KafkaClients, logger: RuntimeLogger, name: string) {
+    super(clients.connections(name, { restore: 500 }), clients.admin(), logger, true);
   }
 }
 
@@ -144,13 +160,13 @@ export async function followTopics(
   topics: readonly string[],
   options: { from: 'beginning' | 'end'; name: string; logger?: RuntimeLogger },
   onRecords: (topic: string, partition: number, records: FetchedRecord[], nextOffset: number) => void | Promise<void>,
-): Promise<ChangelogReader> {
+): Promise<TopicReader> {
   const admin = clients.admin();
   const partitions = await allPartitions(admin, topics);
   const missing = topics.filter((topic) => !partitions.has(topic));
   if (missing.length > 0) throw new Error(`topics do not exist: ${missing.join(', ')}`);
   const starts = options.from === 'beginning' ? await beginningOffsets(admin, partitions) : await endOffsets(admin, partitions, true);
-  const reader = new ChangelogReader(clients, options.logger ?? silentLogger, options.name);
+  const reader = new TopicReader(clients, options.logger ?? silentLogger, options.name);
   reader.follow(
     [...partitions].flatMap(([topic, numbers]) => numbers.map((partition) => ({ topic, partition, from: starts.get(topic)?.get(partition) ?? 0 }))),
     async (range, records, nextOffset) => {

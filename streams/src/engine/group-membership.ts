@@ -1,14 +1,15 @@
-import type { ConsumerGroupJoinPayload } from '@platformatic/kafka';
-import type { BytesConsumer, KafkaClients } from '../kafka/clients.ts';
-import { describeError } from '../kafka/retry.ts';
-import { assignorName, encodeMemberInfo, streamsAssigner, type MemberInfo, type TaskSource } from './assignor.ts';
+import type { BrokerConnections } from '../kafka/broker-connections.ts';
+import { GroupMember, type GroupGeneration } from '../kafka/group-member.ts';
+import { assignMembers, assignorName, decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type MemberInfo, type PartitionOwnerMap, type TaskSource } from './assignor.ts';
 import type { RuntimeLogger } from './logger.ts';
-import type { GroupGeneration, TopicPartitionOffset } from './record-collector.ts';
+import type { TopicPartitionOffset } from './record-collector.ts';
 
 export interface GroupAssignment {
   generation: GroupGeneration;
   /** Topic -> partitions assigned to this member. */
   partitions: Map<string, number[]>;
+  /** Which endpoint owns every partition of the group's topics. */
+  owners: PartitionOwnerMap;
 }
 
 export interface GroupMembershipOptions {
@@ -17,65 +18,63 @@ export interface GroupMembershipOptions {
   sessionTimeoutMs: number;
   memberInfo: () => MemberInfo;
   logger: RuntimeLogger;
-  /** A rebalance began: commit now, while the current generation still counts. */
-  onRebalance: () => void;
+  /** A rebalance began: commit now, while the current generation still counts; the member joins again when this resolves. */
+  onRebalance: () => Promise<void>;
   /** This member's share of a completed rebalance. */
   onAssignment: (assignment: GroupAssignment) => void;
 }
 
 /**
  * The instance's membership in the application's consumer group: it joins with the runtime's
- * task assignor and its member info (endpoint, previous tasks) and keeps heartbeating; the
- * client rejoins by itself when a rebalance starts. Records are not fetched through it (see
- * Fetcher): the group only decides which instance runs which tasks, and its generation
- * fences offset commits of members that lost their tasks.
+ * task assignor and its member info (endpoint, previous tasks) and keeps heartbeating. Records
+ * are not fetched through it (see Fetcher): the group only decides which instance runs which
+ * tasks, tells every instance who owns each partition, and its generation fences offset
+ * commits of members that lost their tasks.
  */
 export class GroupMembership {
-  private readonly consumer: BytesConsumer;
+  private readonly member: GroupMember;
+  private readonly topics: string[];
 
   constructor(
-    clients: KafkaClients,
+    private readonly connections: BrokerConnections,
     private readonly options: GroupMembershipOptions,
   ) {
-    this.consumer = clients.consumer(options.groupId, { sessionTimeoutMs: options.sessionTimeoutMs });
-    this.consumer.topics.trackAll(...new Set(options.sources.flatMap((source) => source.topics)));
-    this.consumer.on('consumer:group:rebalance', () => options.onRebalance());
-    this.consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
-      const partitions = new Map<string, number[]>();
-      for (const { topic, partitions: assigned } of payload.assignments ?? []) partitions.set(topic, [...assigned]);
-      options.onAssignment({ generation: this.generation!, partitions });
+    this.topics = [...new Set(options.sources.flatMap((source) => source.topics))].sort();
+    this.member = new GroupMember(connections, {
+      groupId: options.groupId,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      rebalanceTimeoutMs: rebalanceTimeoutMs(options.sessionTimeoutMs),
+      // A third of the session timeout, at most 3 s (the Java consumer's default).
+      heartbeatIntervalMs: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
+      protocol: { name: assignorName, metadata: () => encodeSubscription(options.memberInfo(), this.topics) },
+      assign: (members) => this.assign(members),
+      onRebalance: options.onRebalance,
+      onAssignment: (generation, data) => {
+        const { partitions, owners } = decodeAssignment(data);
+        options.onAssignment({ generation, partitions, owners });
+      },
+      logger: options.logger,
     });
-    this.consumer.on('consumer:heartbeat:error', ({ error }: { error: Error }) => options.logger.debug({ error: describeError(error) }, 'heartbeat failed'));
   }
 
-  /** The generation this member is in, as the client knows it (undefined outside the group). */
+  private async assign(members: ReadonlyArray<{ memberId: string; metadata: Buffer }>): Promise<Map<string, Buffer>> {
+    const topics = await this.connections.metadata(this.topics, true);
+    const counts = new Map([...topics].map(([topic, metadata]) => [topic, metadata.partitions.length]));
+    const assignments = assignMembers(
+      this.options.sources,
+      counts,
+      members.map(({ memberId, metadata }) => ({ memberId, info: decodeSubscription(metadata) })),
+    );
+    return new Map([...assignments].map(([memberId, assignment]) => [memberId, encodeAssignment(assignment)]));
+  }
+
+  /** The generation this member is in (undefined outside the group). */
   get generation(): GroupGeneration | undefined {
-    const { memberId, generationId } = this.consumer;
-    if (!memberId) return undefined;
-    return { groupId: this.options.groupId, generationId, memberId };
+    return this.member.generation;
   }
 
-  private joinOptions: Parameters<BytesConsumer['joinGroup']>[0] | undefined;
-
-  async join(): Promise<void> {
-    const { memberInfo } = this.options;
-    this.joinOptions = {
-      sessionTimeout: this.options.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(this.options.sessionTimeoutMs, 30_000),
-      heartbeatInterval: Math.min(1_000, Math.floor(this.options.sessionTimeoutMs / 3)),
-      // Read at every (re)join, so the leader sees this member's current endpoint and tasks.
-      protocols: [
-        {
-          name: assignorName,
-          version: 1,
-          get metadata() {
-            return encodeMemberInfo(memberInfo());
-          },
-        },
-      ],
-      partitionAssigner: streamsAssigner(() => this.options.sources),
-    };
-    await this.consumer.joinGroup(this.joinOptions);
+  join(): void {
+    this.member.start();
   }
 
   /**
@@ -83,18 +82,20 @@ export class GroupMembership {
    * forgot it, or its generation ended without it noticing). The new assignment arrives as usual.
    */
   rejoin(): void {
-    if (!this.joinOptions) return;
-    this.consumer.joinGroup(this.joinOptions).catch((error: unknown) => this.options.logger.warn({ error: describeError(error) }, 'rejoining the group failed; the next heartbeat tries again'));
+    this.member.rejoin();
   }
 
   /** At-least-once: commits consumed offsets through the group. */
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    await this.consumer.commit({ offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) });
+    await this.member.commitOffsets(offsets);
   }
 
   async close(): Promise<void> {
-    // (The promise form of leaveGroup is shadowed by its callback overload in the client's types.)
-    await new Promise<void>((resolve) => this.consumer.leaveGroup(false, () => resolve()));
-    await this.consumer.close().catch(() => undefined);
+    await this.member.close();
   }
+}
+
+/** How long a rebalance waits for the members to join again: long enough for a commit and a slow restart. */
+export function rebalanceTimeoutMs(sessionTimeoutMs: number): number {
+  return Math.max(sessionTimeoutMs, 30_000);
 }

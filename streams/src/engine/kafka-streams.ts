@@ -1,11 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Admin } from '@platformatic/kafka';
+import type { BrokerConnections } from '../kafka/broker-connections.ts';
 import type { KafkaClients } from '../kafka/clients.ts';
 import { errorIds, isFencing } from '../kafka/errors.ts';
 import { beginningOffsets } from '../kafka/admin.ts';
 import { Fetcher } from '../kafka/fetcher.ts';
-import { describeError, retry } from '../kafka/retry.ts';
+import { describeError, retry, sleep } from '../kafka/retry.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import { taskId } from '../task.ts';
@@ -13,7 +14,7 @@ import type { ResolvedTopology, Subtopology, Topology } from '../topology.ts';
 import type { TaskSource } from './assignor.ts';
 import { ChangelogReader } from './changelog-reader.ts';
 import { GlobalStores } from './global-stores.ts';
-import { GroupMembership, type GroupAssignment } from './group-membership.ts';
+import { GroupMembership, rebalanceTimeoutMs, type GroupAssignment } from './group-membership.ts';
 import { prepareTopics } from './internal-topics.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
 import { StreamsMetrics, type MetricsObserver, type StreamsMetricsSnapshot } from './metrics.ts';
@@ -58,6 +59,9 @@ export type KeyOwner = { status: 'local' } | Owner;
 /** Answers to an offset commit saying the member's generation is over. */
 const groupFencingIds = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
+/** How long a fetch may wait for records at the broker (Java's fetch.max.wait.ms default). */
+const fetchMaxWaitMs = 500;
+
 /** Records the loop processes before it looks at rebalances, commits and the event loop again. */
 const maxRecordsPerSlice = 1_000;
 const maxSliceMs = 25;
@@ -86,6 +90,7 @@ export class KafkaStreams {
   readonly topology: ResolvedTopology;
   private partitionCounts = new Map<string, number>();
   private admin!: Admin;
+  private connections!: BrokerConnections;
   private reader!: ChangelogReader;
   private globalStores!: GlobalStores;
   private collector!: RecordCollector;
@@ -103,6 +108,8 @@ export class KafkaStreams {
   private pendingAssignment: GroupAssignment | undefined;
   /** The generation of the assignment the tasks run under: offsets are committed for it. */
   private generation: GroupGeneration | undefined;
+  /** Resolves the group member's wait at the start of a rebalance, once the loop has committed for it. */
+  private rebalanceCommitted: (() => void) | undefined;
   private needsRecovery: unknown;
 
   constructor(private readonly options: StreamsOptions) {
@@ -167,11 +174,13 @@ export class KafkaStreams {
       ...(this.options.replicationFactor !== undefined ? { replicationFactor: this.options.replicationFactor } : {}),
     });
     const applicationDirectory = path.join(this.stateDirectory, this.applicationId);
-    this.reader = new ChangelogReader(clients, logger, this.applicationId);
+    const sessionTimeoutMs = this.options.sessionTimeoutMs ?? 10_000;
+    this.connections = clients.connections(this.applicationId, { fetch: fetchMaxWaitMs, restore: fetchMaxWaitMs, group: rebalanceTimeoutMs(sessionTimeoutMs) });
+    this.reader = new ChangelogReader(this.connections, this.admin, logger);
     this.globalStores = new GlobalStores(this.topology.globalStores, { admin: this.admin, reader: this.reader, logger, applicationDirectory });
     await this.globalStores.start();
 
-    this.collector = new RecordCollector(clients, {
+    this.collector = new RecordCollector(this.connections, {
       guarantee: this.guarantee,
       transactionalId: `${this.applicationId}-${await processId(this.stateDirectory, this.applicationId)}`,
       ...(this.options.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: this.options.transactionTimeoutMs } : {}),
@@ -179,7 +188,9 @@ export class KafkaStreams {
     });
     await this.collector.init();
     this.fetcher = new Fetcher({
-      client: clients.consumer(`${this.applicationId}-fetcher`),
+      connections: this.connections,
+      role: 'fetch',
+      maxWaitMs: fetchMaxWaitMs,
       readCommitted: this.guarantee === 'exactly-once',
       logger,
       onFetched: (fetched) => {
@@ -209,17 +220,20 @@ export class KafkaStreams {
       },
     });
     const sources: TaskSource[] = this.topology.subtopologies.map((subtopology) => ({ subtopology: subtopology.id, topics: subtopology.sources }));
-    this.membership = new GroupMembership(clients, {
+    this.membership = new GroupMembership(this.connections, {
       groupId: this.applicationId,
       sources,
-      sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+      sessionTimeoutMs,
       logger,
       memberInfo: () => ({ endpoint: this.options.endpoint ?? '', tasks: this.taskManager.assignedTasks }),
       onRebalance: () => {
         this.rebalanceStarted = true;
         this.owners.invalidate();
         if (this.currentState === 'running') this.setState('rebalancing');
+        const committed = new Promise<void>((resolve) => (this.rebalanceCommitted = resolve));
         this.wake();
+        // A loop that cannot commit in time must not keep the whole group waiting: the member joins anyway.
+        return Promise.race([committed, sleep(rebalanceTimeoutMs(sessionTimeoutMs) / 2, this.closing.signal)]);
       },
       onAssignment: (assignment) => {
         this.pendingAssignment = assignment;
@@ -230,7 +244,7 @@ export class KafkaStreams {
     });
     this.setState('rebalancing');
     this.loop = this.run();
-    await this.membership.join();
+    this.membership.join();
   }
 
   /** Ends the loop's wait for work; when it is not waiting (busy committing), its next wait returns at once. */
@@ -342,6 +356,8 @@ export class KafkaStreams {
           this.committedForRebalance = false;
         });
       }
+      this.rebalanceCommitted?.();
+      this.rebalanceCommitted = undefined;
     }
     const assignment = this.pendingAssignment;
     if (!assignment) {
@@ -363,8 +379,8 @@ export class KafkaStreams {
     this.streamsMetrics.rebalances += 1;
     await this.taskManager.handleAssignment(this.tasksOf(assignment));
     this.logger.info({ application: this.applicationId, generation: assignment.generation.generationId, tasks: this.taskManager.assignedTasks }, 'tasks assigned');
-    const generationId = assignment.generation.generationId;
-    void this.owners.refresh(this.admin, this.applicationId, this.topology.sourceTopics, () => this.stopping || this.generation?.generationId !== generationId).then(() => this.checkRunning());
+    this.owners.set(assignment.owners);
+    this.checkRunning();
   }
 
   private tasksOf(assignment: GroupAssignment): Array<{ subtopology: Subtopology<string>; partition: number }> {
@@ -475,11 +491,13 @@ export class KafkaStreams {
       await this.collector.abort().catch(() => undefined);
       await this.taskManager.closeAll();
       await this.membership.close();
-      await this.fetcher.close();
+      this.fetcher.close();
     }
+    this.rebalanceCommitted?.();
     await this.reader?.close();
     await this.globalStores?.close();
     await this.collector?.close();
+    await this.connections?.close();
     this.setState('not-running');
   }
 }

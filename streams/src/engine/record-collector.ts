@@ -1,17 +1,14 @@
-import type { BytesProducer, KafkaClients } from '../kafka/clients.ts';
+import type { BrokerConnections } from '../kafka/broker-connections.ts';
+import type { GroupGeneration } from '../kafka/group-member.ts';
 import { partitionKey } from '../kafka/partition-key.ts';
+import { isProducerFenced, RecordProducer } from '../kafka/record-producer.ts';
 import { describeError } from '../kafka/retry.ts';
 import { encodeHeaders, type OutgoingRecord } from '../record.ts';
 import type { RuntimeLogger } from './logger.ts';
 
 export type ProcessingGuarantee = 'exactly-once' | 'at-least-once';
 
-/** The group generation a transactional offset commit is fenced by (KIP-447). */
-export interface GroupGeneration {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-}
+export type { GroupGeneration };
 
 /** The offset after the last record the collector wrote to each partition it was given explicitly (changelogs), by `partitionKey`. */
 export type WrittenOffsets = ReadonlyMap<string, number>;
@@ -51,8 +48,7 @@ const maxBytesPerSend = 900_000;
  * they come, offsets committed through the group after the sends were acknowledged.
  */
 export class RecordCollector {
-  private producer: BytesProducer | undefined;
-  private transaction: Awaited<ReturnType<BytesProducer['beginTransaction']>> | undefined;
+  private producer: RecordProducer | undefined;
   private queue: OutgoingRecord[] = [];
   private sending: Promise<void> | undefined;
   private failure: unknown;
@@ -60,7 +56,7 @@ export class RecordCollector {
   private written = new Map<string, number>();
 
   constructor(
-    private readonly clients: KafkaClients,
+    private readonly connections: BrokerConnections,
     private readonly options: { guarantee: ProcessingGuarantee; transactionalId: string; transactionTimeoutMs?: number; logger: RuntimeLogger },
   ) {}
 
@@ -70,20 +66,14 @@ export class RecordCollector {
 
   /** Creates the producer; exactly-once, this fences an earlier producer of this instance and aborts what it left open. */
   async init(): Promise<void> {
-    const { transactionalId, transactionTimeoutMs } = this.options;
-    const producer = this.clients.producer(this.exactlyOnce ? { transactionalId, ...(transactionTimeoutMs !== undefined ? { transactionTimeoutMs } : {}) } : {});
-    try {
-      if (this.exactlyOnce) {
-        const transaction = await producer.beginTransaction();
-        await transaction.cancel();
-      } else {
-        await producer.initIdempotentProducer({});
-      }
-    } catch (error) {
-      // A producer that could not get its id is not used: the next attempt starts from a new one.
-      await producer.close().catch(() => undefined);
-      throw error;
-    }
+    const { transactionalId, transactionTimeoutMs, logger } = this.options;
+    const producer = new RecordProducer(this.connections, {
+      logger,
+      ...(this.exactlyOnce ? { transactionalId, transactionTimeoutMs: transactionTimeoutMs ?? 10_000 } : {}),
+      // A send that keeps failing for longer than the transaction lives cannot commit anyway.
+      ...(this.exactlyOnce ? { deliveryTimeoutMs: transactionTimeoutMs ?? 10_000 } : {}),
+    });
+    await producer.init();
     this.producer = producer;
   }
 
@@ -112,9 +102,9 @@ export class RecordCollector {
     return this.failure !== undefined;
   }
 
-  /** Whether records went out since the last commit (a transaction is open). */
+  /** Whether records went out since the last commit (a transaction is open, or its first records are on their way). */
   get hasOpenTransaction(): boolean {
-    return this.transaction !== undefined;
+    return this.producer?.hasOpenTransaction === true || (this.exactlyOnce && this.sending !== undefined);
   }
 
   private async drain(): Promise<void> {
@@ -133,32 +123,19 @@ export class RecordCollector {
   }
 
   private async sendBatch(batch: OutgoingRecord[]): Promise<void> {
-    const messages = batch.map((record) => ({
-      topic: record.topic,
-      key: record.key ?? undefined,
-      value: record.value ?? undefined,
-      timestamp: BigInt(record.timestamp),
-      headers: encodeHeaders(record.headers),
-      ...(record.partition !== undefined ? { partition: record.partition } : {}),
-    }));
-    let result;
-    if (this.exactlyOnce) {
-      this.transaction ??= await this.producer!.beginTransaction();
-      result = await this.transaction.send({ messages });
-    } else {
-      result = await this.producer!.send({ messages });
-    }
-    const counts = new Map<string, number>();
-    for (const message of messages) {
-      if (message.partition === undefined) continue;
-      const key = partitionKey(message.topic, message.partition);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    for (const { topic, partition, offset } of result.offsets ?? []) {
-      const key = partitionKey(topic, partition);
-      const count = counts.get(key);
-      if (count !== undefined) this.written.set(key, Number(offset) + count);
-    }
+    const written = await this.producer!.send(
+      batch.map((record) => ({
+        topic: record.topic,
+        key: record.key,
+        value: record.value,
+        timestamp: record.timestamp,
+        headers: encodeHeaders(record.headers),
+        ...(record.partition !== undefined ? { partition: record.partition } : {}),
+      })),
+    );
+    // Where each partition's records end: the changelogs' new checkpoints once committed. A
+    // partition the broker answered without an offset (a retried write) keeps its old one.
+    for (const { topic, partition, baseOffset, count } of written) if (baseOffset >= 0) this.written.set(partitionKey(topic, partition), baseOffset + count);
   }
 
   /** Waits until every queued record was acknowledged; throws ProducerFailure if a send failed. */
@@ -183,17 +160,9 @@ export class RecordCollector {
     }
     if (offsets.length > 0) {
       if (!generation) throw new Error('cannot commit offsets outside a group generation');
-      this.transaction ??= await this.producer!.beginTransaction();
-      // The client takes the group from a consumer, and the offsets (all in one request, through
-      // the project's patch) from what stands for a consumed message.
-      await this.transaction.addConsumer({ groupId: generation.groupId } as never);
-      await this.transaction.addOffset({ metadata: { consumer: generation }, offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset) })) } as never);
+      await this.producer!.sendOffsets({ ...generation, offsets });
     }
-    if (this.transaction) {
-      const transaction = this.transaction;
-      await transaction.commit();
-      this.transaction = undefined;
-    }
+    await this.producer!.commit();
     return this.takeWritten();
   }
 
@@ -211,32 +180,26 @@ export class RecordCollector {
     while (this.sending) await this.sending.catch(() => undefined);
     this.queue = [];
     this.written.clear();
-    const transaction = this.transaction;
-    this.transaction = undefined;
     const hadFailure = this.failure !== undefined;
     this.failure = undefined;
-    let aborted = !transaction;
-    if (transaction) {
-      aborted = await transaction.abort().then(
-        () => true,
-        (error: unknown) => {
-          this.options.logger.warn({ error: describeError(error) }, 'aborting the transaction failed; starting a new producer');
-          return false;
-        },
-      );
+    if (!this.producer) {
+      await this.init();
+      return;
     }
-    if (!aborted || hadFailure || !this.producer) await this.replaceProducer();
-  }
-
-  private async replaceProducer(): Promise<void> {
-    const old = this.producer;
-    this.producer = undefined;
-    await old?.close().catch(() => undefined);
-    await this.init();
+    try {
+      // After a failed send, which records the broker has is unknown: a new epoch, not an EndTxn.
+      await this.producer.abort({ reinitialize: hadFailure });
+    } catch (error) {
+      if (!isProducerFenced(error)) throw error;
+      // The coordinator gave the transactional id a newer epoch: it timed the transaction out (the
+      // instance stalled), or a zombie of this instance woke up. As Kafka Streams does, the
+      // instance takes its id back; two live processes on one state directory are refused at start.
+      this.options.logger.warn({ error: describeError(error) }, 'the producer was fenced; taking the transactional id back');
+      await this.producer.init();
+    }
   }
 
   async close(): Promise<void> {
-    await this.producer?.close().catch(() => undefined);
     this.producer = undefined;
   }
 }

@@ -1,6 +1,7 @@
 import { Admin, compatibilityPartitioner, Consumer, Producer, type RetryDelayGetter } from '@platformatic/kafka';
 import type { RuntimeLogger } from '../engine/logger.ts';
 import { silentLogger } from '../engine/logger.ts';
+import { BrokerConnections, type ConnectionRole } from './broker-connections.ts';
 import { backoffDelay, describeError } from './retry.ts';
 import { errorIds } from './errors.ts';
 import { connectionSecurity, securityFailure, type KafkaSecurity } from './security.ts';
@@ -80,11 +81,8 @@ export class KafkaClients {
   }
 
   /**
-   * An idempotent producer (acks=all, one request in flight per broker), transactional when
-   * given a transactional id. Its sends go out one after another: the client numbers a send's
-   * records from the previous send's acknowledgement, so two sends in flight at once would
-   * share sequence numbers and the broker would take the second for a duplicate of the first
-   * (its records acknowledged, never written).
+   * The client's idempotent producer (acks=all), transactional when given a transactional id,
+   * for tools and tests. (The streams runtime and the services write through RecordProducer.)
    */
   producer(options: ProducerOptions = {}): BytesProducer {
     // The client uses its request timeout as the transaction timeout too.
@@ -98,7 +96,7 @@ export class KafkaClients {
       partitioner: compatibilityPartitioner,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
     });
-    return this.watch(oneSendAtATime(producer), 'producer');
+    return this.watch(producer, 'producer');
   }
 
   /**
@@ -116,6 +114,23 @@ export class KafkaClients {
       rebalanceTimeout: Math.max(sessionTimeout, options.rebalanceTimeoutMs ?? 30_000),
     });
     return this.watch(consumer, 'consumer');
+  }
+
+  /**
+   * Connections on the client's protocol layer, for the runtime's own producer, group member
+   * and fetchers (each closes them when it is done). `longestWaitMs`: how long requests of a
+   * role may be held by the broker on purpose (a fetch's long poll, a join waiting for the group).
+   */
+  connections(name: string, longestWaitMs: Partial<Record<ConnectionRole, number>> = {}): BrokerConnections {
+    return new BrokerConnections({
+      clientId: `${this.options.clientId}-${name}`,
+      bootstrap: this.options.brokers,
+      logger: this.logger,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 5_000,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000,
+      longestWaitMs,
+      ...(this.options.security ? { security: this.options.security } : {}),
+    });
   }
 
   /** The shared admin client (topics, offsets, groups). */
@@ -138,29 +153,6 @@ export class KafkaClients {
     });
     return client;
   }
-}
-
-/** Queues the producer's sends (both the promise and the callback form) behind each other. */
-function oneSendAtATime(producer: BytesProducer): BytesProducer {
-  type Callback = (error: Error | null, result?: unknown) => void;
-  const send = producer.send.bind(producer) as (options: unknown, callback: Callback) => void;
-  let previous: Promise<unknown> = Promise.resolve();
-  const queued = (options: unknown, callback?: Callback): Promise<unknown> | void => {
-    const result = previous.then(
-      () =>
-        new Promise((resolve, reject) => {
-          send(options, (error, value) => (error ? reject(error) : resolve(value)));
-        }),
-    );
-    previous = result.catch(() => undefined);
-    if (!callback) return result;
-    result.then(
-      (value) => callback(null, value),
-      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
-    );
-  };
-  producer.send = queued as BytesProducer['send'];
-  return producer;
 }
 
 /**

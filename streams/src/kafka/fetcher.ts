@@ -1,9 +1,10 @@
-import { FetchIsolationLevels, IS_CONTROL, type Consumer, type RecordsBatch } from '@platformatic/kafka';
+import { FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL, protocolErrorsCodesById, type RecordsBatch } from '@platformatic/kafka';
 import type { RecordHeaders } from '../record.ts';
 import type { RuntimeLogger } from '../engine/logger.ts';
+import { isStaleLeader, type BrokerConnections, type ConnectionRole, type TopicMetadata } from './broker-connections.ts';
 import { backoffDelay, describeError, sleep } from './retry.ts';
-import { errorIds } from './errors.ts';
 import { partitionKey } from './partition-key.ts';
+import { fetchVersions, protocolError } from './protocol.ts';
 
 /** A record as read from a partition. */
 export interface FetchedRecord {
@@ -26,12 +27,13 @@ export interface FetchedPartition {
 }
 
 export interface FetcherOptions {
-  /** A client of its own: a long poll holds its connection, which must not delay heartbeats or sends. */
-  client: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  connections: BrokerConnections;
+  /** The connections it fetches on: a long poll holds its connection, which must not delay sends or heartbeats. */
+  role: ConnectionRole;
   readCommitted: boolean;
   onFetched: (fetched: FetchedPartition) => void;
   logger: RuntimeLogger;
-  /** How long the broker may hold a fetch with no data (default 250 ms). */
+  /** How long the broker may hold a fetch with no data (default 500 ms, as Java's fetch.max.wait.ms). */
   maxWaitMs?: number;
   maxBytesPerPartition?: number;
   maxBytes?: number;
@@ -47,9 +49,6 @@ interface PartitionState {
   /** Bumped by every seek: an answer to a request sent before it is stale. */
   epoch: number;
 }
-
-type FetchResponse = Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>;
-type FetchRequestTopic = Parameters<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>[0]['topics'][number];
 
 /**
  * Fetches records of assigned partitions from their leaders, one request in flight per broker,
@@ -67,7 +66,7 @@ export class Fetcher {
   private readonly maxWaitMs: number;
 
   constructor(private readonly options: FetcherOptions) {
-    this.maxWaitMs = options.maxWaitMs ?? 250;
+    this.maxWaitMs = options.maxWaitMs ?? 500;
   }
 
   assign(topic: string, partition: number, offset: number): void {
@@ -78,7 +77,6 @@ export class Fetcher {
     } else {
       this.partitions.set(partitionKey(topic, partition), { topic, partition, position: offset, paused: false, epoch: 0 });
     }
-    this.options.client.topics.track(topic);
     this.wake();
   }
 
@@ -113,57 +111,52 @@ export class Fetcher {
     const wanted = [...this.partitions.values()].filter((state) => !state.paused);
     if (wanted.length === 0) return;
     const topics = [...new Set(wanted.map((state) => state.topic))];
-    this.options.client
-      .metadata({ topics })
+    this.options.connections
+      .metadata(topics)
       .then((metadata) => {
         const byLeader = new Map<number, PartitionState[]>();
         for (const state of wanted) {
-          const leader = metadata.topics.get(state.topic)?.partitions[state.partition]?.leader;
-          if (leader === undefined || leader < 0 || this.inFlight.has(leader)) continue;
+          const leader = metadata.get(state.topic)?.partitions[state.partition]?.leader;
+          if (leader === undefined || leader < 0) {
+            this.options.connections.forgetLeaders([state.topic]);
+            void this.retryLater(new Error(`${state.topic}-${state.partition} has no leader`), 'metadata');
+            continue;
+          }
+          if (this.inFlight.has(leader)) continue;
           byLeader.set(leader, [...(byLeader.get(leader) ?? []), state]);
         }
-        for (const [leader, states] of byLeader) void this.fetchFrom(leader, states, metadata.topics);
+        for (const [leader, states] of byLeader) void this.fetchFrom(leader, states, metadata);
       })
       .catch((error: unknown) => this.retryLater(error, 'metadata'));
   }
 
-  private async fetchFrom(leader: number, states: PartitionState[], topicMetadata: Map<string, { id: string; partitions: Array<{ leaderEpoch: number }> }>): Promise<void> {
+  private async fetchFrom(leader: number, states: PartitionState[], metadata: ReadonlyMap<string, TopicMetadata>): Promise<void> {
     if (this.closed || this.inFlight.has(leader)) return;
     this.inFlight.add(leader);
     const requested = new Map(states.map((state) => [partitionKey(state.topic, state.partition), { position: state.position, epoch: state.epoch }]));
-    const byTopic = new Map<string, FetchRequestTopic>();
+    const byTopic = new Map<string, { topicId: string; partitions: Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }> }>();
     const topicNames = new Map<string, string>();
     for (const state of states) {
-      const metadata = topicMetadata.get(state.topic)!;
-      topicNames.set(metadata.id, state.topic);
-      const entry = byTopic.get(state.topic) ?? { topicId: metadata.id, partitions: [] };
-      entry.partitions.push({
-        partition: state.partition,
-        fetchOffset: BigInt(state.position),
-        partitionMaxBytes: this.options.maxBytesPerPartition ?? 1_048_576,
-        currentLeaderEpoch: -1,
-        lastFetchedEpoch: -1,
-      });
+      const topic = metadata.get(state.topic)!;
+      topicNames.set(topic.id, state.topic);
+      const entry = byTopic.get(state.topic) ?? { topicId: topic.id, partitions: [] };
+      entry.partitions.push({ partition: state.partition, fetchOffset: BigInt(state.position), partitionMaxBytes: this.options.maxBytesPerPartition ?? 1_048_576, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
       byTopic.set(state.topic, entry);
     }
-    let response: FetchResponse | undefined;
+    let response;
     try {
-      response = await this.options.client.fetch({
-        node: leader,
-        topics: [...byTopic.values()],
-        maxWaitTime: this.maxWaitMs,
-        minBytes: 1,
-        maxBytes: this.options.maxBytes ?? 8_388_608,
-        isolationLevel: this.options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
-      });
+      const api = await this.options.connections.choose(fetchVersions);
+      const isolation = this.options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+      response = await this.options.connections.request(this.options.role, leader, api, this.maxWaitMs, 1, this.options.maxBytes ?? 8_388_608, isolation, 0, -1, [...byTopic.values()], [], '');
     } catch (error) {
       this.inFlight.delete(leader);
-      await this.onFetchError(error, requested);
+      this.options.connections.forgetLeaders([...byTopic.keys()]);
+      await this.retryLater(error, 'fetch');
       return;
     }
     this.inFlight.delete(leader);
     if (this.closed) return;
-    this.failures = 0;
+    let failure: unknown;
     for (const topicResponse of response.responses) {
       const topic = topicNames.get(topicResponse.topicId);
       if (topic === undefined) continue;
@@ -172,30 +165,35 @@ export class Fetcher {
         const asked = requested.get(partitionKey(topic, answer.partitionIndex));
         // Unassigned or sought while the request was out: this answer is about an old position.
         if (!state || !asked || state.epoch !== asked.epoch || state.position !== asked.position) continue;
-        const { records, nextOffset } = decodeBatches(answer.records ?? [], asked.position);
+        if (answer.errorCode !== 0) {
+          failure = protocolError(answer.errorCode);
+          await this.onPartitionError(state, answer.errorCode);
+          continue;
+        }
+        const { records, nextOffset } = decodeBatches(answer.records ?? [], asked.position, this.options.readCommitted ? (answer.abortedTransactions ?? []) : []);
         state.position = nextOffset;
         const endOffset = Number(this.options.readCommitted ? answer.lastStableOffset : answer.highWatermark);
         this.options.onFetched({ topic, partition: answer.partitionIndex, records, nextOffset, endOffset });
       }
     }
-    this.wake();
+    if (failure === undefined) {
+      this.failures = 0;
+      this.wake();
+    } else {
+      await this.retryLater(failure, 'fetch');
+    }
   }
 
-  private async onFetchError(error: unknown, requested: Map<string, { position: number; epoch: number }>): Promise<void> {
-    if (this.closed) return;
-    const ids = errorIds(error);
-    if (ids.has('OFFSET_OUT_OF_RANGE') && this.options.onOutOfRange) {
-      for (const [id, asked] of requested) {
-        const state = this.partitions.get(id);
-        if (!state || state.epoch !== asked.epoch) continue;
-        const restart = await this.options.onOutOfRange(state.topic, state.partition).catch(() => undefined);
-        if (restart === undefined) continue;
-        this.options.logger.warn({ topic: state.topic, partition: state.partition, position: state.position, restart }, 'fetch position is out of range; restarting the partition');
-        this.seek(state.topic, state.partition, restart);
-      }
+  private async onPartitionError(state: PartitionState, errorCode: number): Promise<void> {
+    const name = protocolErrorsCodesById[errorCode as keyof typeof protocolErrorsCodesById];
+    if (name === 'OFFSET_OUT_OF_RANGE' && this.options.onOutOfRange) {
+      const restart = await this.options.onOutOfRange(state.topic, state.partition).catch(() => undefined);
+      if (restart === undefined) return;
+      this.options.logger.warn({ topic: state.topic, partition: state.partition, position: state.position, restart }, 'fetch position is out of range; restarting the partition');
+      this.seek(state.topic, state.partition, restart);
+      return;
     }
-    this.options.client.clearMetadata();
-    await this.retryLater(error, 'fetch');
+    if (isStaleLeader(protocolError(errorCode))) this.options.connections.forgetLeaders([state.topic]);
   }
 
   private async retryLater(error: unknown, what: string): Promise<void> {
@@ -213,24 +211,37 @@ export class Fetcher {
     return this.closing.signal.aborted;
   }
 
-  async close(): Promise<void> {
+  /** Stops fetching (the connections belong to the caller). */
+  close(): void {
     this.closing.abort();
     this.partitions.clear();
-    await this.options.client.close().catch(() => undefined);
   }
 }
 
 /**
- * The records of a fetch answer at or after `from`, without transaction markers (the client
- * already removed aborted transactions), and the offset after the last batch read.
+ * The records of a fetch answer at or after `from`, without transaction markers, and the offset
+ * after the last batch read. Reading committed (`aborted`: the answer's aborted transactions),
+ * a transactional batch is dropped while its producer has an aborted transaction that began at
+ * or before the batch and whose ABORT marker has not been passed yet (the Java consumer's rule):
+ * a producer may abort several transactions within one answer.
  */
-export function decodeBatches(batches: readonly RecordsBatch[], from: number): { records: FetchedRecord[]; nextOffset: number } {
+export function decodeBatches(batches: readonly RecordsBatch[], from: number, aborted: ReadonlyArray<{ producerId: bigint; firstOffset: bigint }> = []): { records: FetchedRecord[]; nextOffset: number } {
   const records: FetchedRecord[] = [];
+  const abortedByStart = [...aborted].sort((left, right) => (left.firstOffset < right.firstOffset ? -1 : left.firstOffset > right.firstOffset ? 1 : 0));
+  const abortedProducers = new Set<bigint>();
+  let nextAborted = 0;
   let nextOffset = from;
   for (const batch of batches) {
     const firstOffset = Number(batch.firstOffset);
+    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
     nextOffset = Math.max(nextOffset, firstOffset + batch.lastOffsetDelta + 1);
-    if (batch.attributes & IS_CONTROL) continue;
+    while (nextAborted < abortedByStart.length && abortedByStart[nextAborted]!.firstOffset <= lastOffset) abortedProducers.add(abortedByStart[nextAborted++]!.producerId);
+    if (batch.attributes & IS_CONTROL) {
+      // Control type 0 is ABORT: the producer's aborted records end here.
+      if (batch.records[0]?.key?.readInt16BE(2) === 0) abortedProducers.delete(batch.producerId);
+      continue;
+    }
+    if (batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue;
     const firstTimestamp = Number(batch.firstTimestamp);
     for (const record of batch.records) {
       const offset = firstOffset + record.offsetDelta;

@@ -40,11 +40,13 @@ export async function readToEnd(kafka: KafkaClients, topic: string, { readUncomm
   const records: ConsumedRecord[] = [];
   let fetcher: Fetcher | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const connections = kafka.connections(`connectors-test-reader-${randomUUID()}`);
   try {
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`timed out reading ${topic} to its end; saw ${records.length} records`)), timeoutMs);
       const reading = new Fetcher({
-        client: kafka.consumer(`connectors-test-reader-${randomUUID()}`),
+        connections,
+        role: 'fetch',
         readCommitted: !readUncommitted,
         logger: quietLogger,
         // `nextOffset` moves past transaction markers too, which no record reports.
@@ -64,7 +66,8 @@ export async function readToEnd(kafka: KafkaClients, topic: string, { readUncomm
     });
   } finally {
     clearTimeout(timer);
-    await fetcher?.close();
+    fetcher?.close();
+    await connections.close();
   }
   return records;
 }
