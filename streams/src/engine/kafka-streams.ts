@@ -31,7 +31,7 @@ export interface StreamsOptions {
   /** Where task state lives (a LevelDB per task). Default: <tmp>/ecosystem-streams. */
   stateDirectory?: string;
   guarantee?: ProcessingGuarantee;
-  /** How often the instance commits while it is busy (default 100 ms); an idle instance commits its outputs sooner (a tenth of that). */
+  /** How often the instance commits (default 100 ms), as Kafka Streams' commit.interval.ms: at most one transaction per interval. */
   commitIntervalMs?: number;
   /** How long a task waits for an input partition known to have records before going on without it (default 1 s). */
   maxTaskIdleMs?: number;
@@ -266,7 +266,7 @@ export class KafkaStreams {
         const processed = await this.processSlice();
         this.collector.kick();
         this.taskManager.resumeDrained();
-        if (this.commitNeeded(processed === 0)) await this.commit();
+        if (this.commitNeeded()) await this.commit();
         if (processed === 0) await this.waitForWork();
         else await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {
@@ -291,17 +291,15 @@ export class KafkaStreams {
   }
 
   /**
-   * Busy: every commit interval. Idle with outputs waiting to become visible (exactly-once):
-   * sooner, after a tenth of the interval, so a lightly loaded pipeline is not slowed by the
-   * interval at every hop, without one transaction per record.
+   * As Kafka Streams does: once the commit interval has passed since the last commit, if anything
+   * waits for one. So an instance runs at most one transaction per interval, whatever its load
+   * (each costs the broker an EndTxn, a marker per partition touched and the offsets' write);
+   * the interval is the latency an output waits, at most, to become visible.
    */
-  private commitNeeded(idle: boolean): boolean {
+  private commitNeeded(): boolean {
     if (this.collector.failed) return true;
-    const outputs = this.collector.hasOpenTransaction || this.collector.pending > 0;
-    if (!outputs && !this.taskManager.hasUncommittedWork) return false;
-    const since = Date.now() - this.lastCommit;
-    if (since >= this.commitIntervalMs) return true;
-    return idle && outputs && this.guarantee === 'exactly-once' && since >= this.commitIntervalMs / 10;
+    if (!this.collector.hasOpenTransaction && this.collector.pending === 0 && !this.taskManager.hasUncommittedWork) return false;
+    return Date.now() - this.lastCommit >= this.commitIntervalMs;
   }
 
   private async commit(): Promise<void> {
@@ -404,7 +402,6 @@ export class KafkaStreams {
     let wakeAt = now + 1_000;
     const idleEnd = this.taskManager.wakeUpAt(this.maxTaskIdleMs);
     if (idleEnd !== undefined) wakeAt = Math.min(wakeAt, idleEnd);
-    if (this.collector.hasOpenTransaction && this.guarantee === 'exactly-once') wakeAt = Math.min(wakeAt, this.lastCommit + this.commitIntervalMs / 10);
     if (this.collector.hasOpenTransaction || this.taskManager.hasUncommittedWork) wakeAt = Math.min(wakeAt, this.lastCommit + this.commitIntervalMs);
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.wake(), Math.max(1, wakeAt - now));
