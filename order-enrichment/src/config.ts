@@ -9,7 +9,7 @@ export const orderEnrichmentConfig = {
   PORT: env.port(8010),
   HOST: env.text('0.0.0.0'),
   /** host:port the other instances use to reach this one (default 127.0.0.1:PORT). */
-  ADVERTISED_ENDPOINT: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port').optional(),
+  ADVERTISED_ENDPOINT: env.endpoint(),
   /** How long GET /fraud waits for another instance's share of the fraud table. */
   FRAUD_PEER_TIMEOUT_MS: env.milliseconds(5_000),
   /** A ksqlDB server (e.g. http://ksqldb-server:8088): when set, ksqlDB computes the tables instead of this process. */

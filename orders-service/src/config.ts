@@ -12,7 +12,7 @@ export const ordersServiceConfig = {
   PORT: env.port(8000),
   HOST: env.text('0.0.0.0'),
   /** host:port other instances use to forward requests here (default 127.0.0.1:PORT). */
-  ADVERTISED_ENDPOINT: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port').optional(),
+  ADVERTISED_ENDPOINT: env.endpoint(),
   /** Long-poll timeout of GET requests without ?timeout=. */
   DEFAULT_TIMEOUT_MS: env.milliseconds(10_000),
   MAX_TIMEOUT_MS: env.milliseconds(60_000),

@@ -33,11 +33,12 @@ const onTheWay: Record<string, ApiResponse> = {
   '502': { description: 'The instance owning the order did not answer (several instances: the request was forwarded).', body: errorBody },
   '503': {
     description:
-      'The order store is restoring or rebalancing, or this instance is stopping (then with `Retry-After` and `x-instance-stopping`): retry.',
+      'The order store is restoring or rebalancing, this instance is stopping (then with `x-instance-stopping`), or a forwarded request reached an instance that does not own the order (then with `x-not-owner`): retry, after `Retry-After` seconds when it is given.',
     body: errorBody,
     headers: {
-      'Retry-After': { description: 'Seconds to wait before retrying (when the instance is stopping).', schema: z.string(), required: false },
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: z.string(), required: false },
       'x-instance-stopping': { description: 'The stopping instance (host:port): the request was not taken.', schema: z.string(), required: false },
+      'x-not-owner': { description: 'The instance (host:port) that got a forwarded request for an order it does not own: nothing was done, and it forwards no further.', schema: z.string(), required: false },
     },
   },
 };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
-import { HttpError, readJsonBody, Router, type BatchingProducer, type Logger } from '@ecosystem/platform';
+import { HttpError, instanceUrl, readJsonBody, Router, type BatchingProducer, type Logger } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { parseOrderInput, parseTimeout } from './order-input.ts';
 import { ordersStore } from './topology.ts';
 import type { OrderWaiters } from './waiters.ts';
@@ -19,11 +20,20 @@ export interface OrdersRoutesOptions {
   maxBodyBytes: number;
 }
 
+/**
+ * Marks a request that one instance forwarded to another. The receiver answers it itself or
+ * refuses it (`x-not-owner`), and never forwards it again: so a request takes one hop at most,
+ * whatever the instances believe about ownership during a rebalance. A client can send this
+ * header too; all it gets is that refusal, at once, so there is nothing to gain from it.
+ */
 const forwardedHeader = 'x-forwarded-by';
-/** On a forwarded request: what is left of the client's timeout, in milliseconds. */
+/** On a forwarded request: what is left of the client's timeout, in milliseconds (it can only shorten the wait). */
 const remainingHeader = 'x-remaining-ms';
 /** Set on the answer of an instance that is stopping: the request was not taken and may be sent elsewhere. */
 const stoppingHeader = 'x-instance-stopping';
+/** Set on the answer to a forwarded request for an order this instance does not own (ownership moved): ask the group again. */
+const notOwnerHeader = 'x-not-owner';
+const remainingMs = z.string().regex(/^\d{1,9}$/).transform(Number);
 const isFinal = (order: Order) => order.state === 'VALIDATED' || order.state === 'FAILED';
 const anyState = () => true;
 
@@ -59,9 +69,15 @@ export function ordersApi(options: OrdersRoutesOptions): {
     return value;
   };
 
-  /** Runs `local` on the owner of `id`, forwarding the request when that is another instance. */
-  async function atOwner(ctx: Context, id: string, deadline: number, local: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `local` on the owner of `id`, or forwards the request there: to `path` and `query`,
+   * which the route built from what it decoded (never the request target as the client sent it,
+   * which may be an absolute URL naming another host), at the endpoint the owner advertises in
+   * the consumer group.
+   */
+  async function atOwner(ctx: Context, id: string, deadline: number, request: { path: string; query?: Record<string, string> }, local: () => Promise<void>): Promise<void> {
     lastArrival = Date.now();
+    const forwarded = ctx.get(forwardedHeader) !== '';
     for (;;) {
       if (stopping) {
         // Nothing is started here any more: the partitions are about to move. The forwarding
@@ -73,8 +89,23 @@ export function ordersApi(options: OrdersRoutesOptions): {
       }
       const owner = streams.ownerOf(ordersStore, id);
       if (owner.status === 'local') return local();
-      if (owner.status === 'available' && !ctx.get(forwardedHeader) && (await forward(ctx, owner.endpoint, deadline))) return;
-      // A rebalance is moving partitions (or a forwarded request met a stale or leaving owner): ask again shortly.
+      if (forwarded) {
+        // The sender believed this instance owns the order: ownership moved (or a client sent the header). The sender asks again.
+        ctx.set(notOwnerHeader, options.endpoint);
+        ctx.set('Retry-After', '1');
+        throw new HttpError(503, 'this instance does not own the order (the partitions are moving); retry', { id, reason: owner.status === 'unavailable' ? owner.reason : 'ownership moved' });
+      }
+      if (owner.status === 'available') {
+        const url = owner.endpoint === options.endpoint ? undefined : instanceUrl(owner.endpoint, request.path, request.query);
+        if (!url) {
+          // A member of the group advertises an address that is not a plain host:port of another instance: never called.
+          logger.warn({ endpoint: owner.endpoint, id }, 'the instance owning an order advertises an endpoint that is not host:port; not forwarding');
+          ctx.set('Retry-After', '1');
+          throw new HttpError(503, 'the instance owning this order advertises an invalid endpoint; retry', { reason: `the owner's endpoint ${JSON.stringify(owner.endpoint)} is not host:port` });
+        }
+        if (await forward(ctx, url, owner.endpoint, deadline)) return;
+      }
+      // A rebalance is moving partitions (or the owner refused a forwarded request): ask again shortly.
       if (Date.now() >= deadline) throw new HttpError(503, 'the order store is rebalancing; retry', { reason: owner.status === 'unavailable' ? owner.reason : 'ownership moved' });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -88,8 +119,7 @@ export function ordersApi(options: OrdersRoutesOptions): {
    * does a GET cut off mid-way (a GET can be repeated; a POST cut off after it was sent may have
    * produced the order, so that one stays a 502).
    */
-  async function forward(ctx: Context, endpoint: string, deadline: number): Promise<boolean> {
-    const url = new URL(ctx.originalUrl, `http://${endpoint}`);
+  async function forward(ctx: Context, url: URL, endpoint: string, deadline: number): Promise<boolean> {
     const body = ctx.method === 'POST' ? JSON.stringify(ctx.state.orderBody) : undefined;
     let response: Response;
     try {
@@ -98,6 +128,8 @@ export function ordersApi(options: OrdersRoutesOptions): {
         // The client's own timeout stays in the URL (the owner's 504 names it); the owner waits only for what is left of it.
         headers: { [forwardedHeader]: options.endpoint, [remainingHeader]: String(Math.max(0, deadline - Date.now())), ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body } : {}),
+        // An instance answers; it never sends this one elsewhere.
+        redirect: 'error',
         signal: AbortSignal.timeout(Math.max(1_000, deadline - Date.now() + 2_000)),
       });
     } catch (error) {
@@ -111,13 +143,15 @@ export function ordersApi(options: OrdersRoutesOptions): {
       }
       throw new HttpError(502, `the instance owning this order (${endpoint}) did not answer`, { reason });
     }
-    if (response.headers.has(stoppingHeader) && Date.now() < deadline) {
+    if ((response.headers.has(stoppingHeader) || response.headers.has(notOwnerHeader)) && Date.now() < deadline) {
       await response.body?.cancel();
       return false;
     }
     ctx.status = response.status;
-    const location = response.headers.get('location');
-    if (location) ctx.set('Location', location);
+    for (const header of ['location', 'retry-after']) {
+      const value = response.headers.get(header);
+      if (value) ctx.set(header, value);
+    }
     ctx.set('x-served-by', response.headers.get('x-served-by') ?? endpoint);
     ctx.body = await response.json().catch(() => ({ error: 'the owning instance answered with an unreadable body' }));
     return true;
@@ -134,7 +168,7 @@ export function ordersApi(options: OrdersRoutesOptions): {
     if (!parsed.ok) throw new HttpError(400, 'invalid order', { fields: parsed.fields });
     const order: Order = { ...parsed.order, id: parsed.order.id ?? randomUUID() };
     ctx.state.orderBody = order;
-    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, () => {
+    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, { path: '/v1/orders' }, () => {
       const creation = create(ctx, order);
       creating.add(creation);
       return creation.finally(() => creating.delete(creation));
@@ -160,12 +194,13 @@ export function ordersApi(options: OrdersRoutesOptions): {
     ctx.body = order;
   }
 
-  const getOrder = (accepts: (order: Order) => boolean, what: string) => async (ctx: Context) => {
+  const getOrder = (accepts: (order: Order) => boolean, what: string, suffix: string) => async (ctx: Context) => {
     const id = ctx.params.id!;
     const timeout = timeoutOf(ctx);
-    const remaining = ctx.get(forwardedHeader) ? Number(ctx.get(remainingHeader)) : Number.NaN;
-    const deadline = Date.now() + (Number.isFinite(remaining) ? Math.min(timeout, remaining) : timeout);
-    await atOwner(ctx, id, deadline, async () => {
+    const remaining = remainingMs.safeParse(ctx.get(remainingHeader));
+    const deadline = Date.now() + (remaining.success ? Math.min(timeout, remaining.data) : timeout);
+    const path = `/v1/orders/${encodeURIComponent(id)}${suffix}`;
+    await atOwner(ctx, id, deadline, { path, ...(ctx.query.timeout !== undefined ? { query: { timeout: String(timeout) } } : {}) }, async () => {
       const store = localStore(id);
       let order = await store.get(id);
       if (!order || !accepts(order)) {
@@ -186,8 +221,8 @@ export function ordersApi(options: OrdersRoutesOptions): {
     });
   };
 
-  router.get('/v1/orders/:id', getOrder(anyState, 'present'));
-  router.get('/v1/orders/:id/validated', getOrder(isFinal, 'VALIDATED or FAILED'));
+  router.get('/v1/orders/:id', getOrder(anyState, 'present', ''));
+  router.get('/v1/orders/:id/validated', getOrder(isFinal, 'VALIDATED or FAILED', '/validated'));
 
   // Produced ids are forgotten once the store shows them, or after a minute whatever happened.
   const sweeper = setInterval(() => {

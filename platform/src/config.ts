@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { saslMechanisms } from '@ecosystem/streams';
 import { z } from 'zod';
+import { plainEndpoint } from './endpoints.ts';
 
 /**
  * One way to read configuration: every service declares a zod schema over environment
@@ -64,6 +65,12 @@ export const env = {
   milliseconds: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().min(1).default(fallback),
   url: (fallback: string) => z.string().url().default(fallback),
+  /** The host:port one instance gives the others of its group (ADVERTISED_ENDPOINT), see plainEndpoint. */
+  endpoint: () =>
+    z
+      .string()
+      .refine((value) => plainEndpoint(value) !== undefined, 'expected host:port (a host name, an IPv4 address or a [bracketed] IPv6 address, and a port from 1 to 65535)')
+      .optional(),
   text: (fallback: string) => z.string().min(1).default(fallback),
   brokerList: (fallback: string) =>
     z
