@@ -7,6 +7,9 @@ export interface OrdersApiLimits {
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
   maxBodyBytes: number;
+  maxPostsInFlight: number;
+  maxPendingOrders: number;
+  postTimeoutMs: number;
 }
 
 const conflictBody = named(
@@ -98,6 +101,14 @@ export function ordersApiDescription(limits: OrdersApiLimits): ApiDescription {
           },
           '409': { description: 'An order with this id exists.', body: conflictBody },
           ...onTheWay,
+          '503': {
+            ...onTheWay['503']!,
+            description: `${onTheWay['503']!.description} Also the load shedding, with \`reason: overloaded\` and \`Retry-After\`, nothing written: more than ${limits.maxPostsInFlight} POSTs under way on this instance, more than ${limits.maxPendingOrders} of its orders not final yet, or the order not sent to Kafka within ${limits.postTimeoutMs} ms.`,
+          },
+          '504': {
+            description: `The order was sent to Kafka but not acknowledged within ${limits.postTimeoutMs} ms: it may or may not be written (GET it to know; a retry with the same id is refused with 409 meanwhile).`,
+            body: errorBody,
+          },
         },
       },
       getOrderOperation(limits, false),

@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
-import { HttpError, instanceUrl, readJsonBody, Router, type BatchingProducer, type Logger } from '@ecosystem/platform';
+import { HttpError, instanceUrl, ProducerQueueFullError, readJsonBody, Router, SendAbortedError, type BatchingProducer, type Logger } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { OrdersApiLimits } from './openapi.ts';
 import { parseOrderInput, parseTimeout } from './order-input.ts';
 import { ordersStore } from './topology.ts';
 import type { OrderWaiters } from './waiters.ts';
 
-export interface OrdersRoutesOptions {
+export interface OrdersRoutesOptions extends OrdersApiLimits {
   streams: KafkaStreams;
   producer: BatchingProducer;
   serdes: TopicSerdes;
   waiters: OrderWaiters;
   logger: Logger;
   endpoint: string;
-  defaultTimeoutMs: number;
-  maxTimeoutMs: number;
-  maxBodyBytes: number;
 }
 
 /**
@@ -50,6 +48,8 @@ export function ordersApi(options: OrdersRoutesOptions): {
   stop: () => Promise<void>;
   /** Resolves once no order request arrived for `quietMs` (or after `maxMs`): nobody forwards here any more. */
   untilQuiet: (quietMs: number, maxMs: number) => Promise<void>;
+  /** POSTs under way and orders not final yet, for /health. */
+  load: () => { postsInFlight: number; pendingOrders: number };
   readonly stopping: boolean;
 } {
   const { streams, waiters, logger } = options;
@@ -57,6 +57,9 @@ export function ordersApi(options: OrdersRoutesOptions): {
   const recentlyCreated = new Map<string, number>();
   /** Orders being checked and produced right now: a stop lets them finish. */
   const creating = new Set<Promise<void>>();
+  /** Orders this instance produced whose final state it has not seen yet, with when they were produced. */
+  const pendingOrders = new Map<string, number>();
+  let postsInFlight = 0;
   let stopping = false;
   let lastArrival = 0;
   const router = new Router();
@@ -163,31 +166,53 @@ export function ordersApi(options: OrdersRoutesOptions): {
     return store;
   }
 
+  /** A refusal that costs the client nothing but a retry: nothing was written. */
+  function overloaded(ctx: Context, message: string): HttpError {
+    ctx.set('Retry-After', '1');
+    return new HttpError(503, message, { reason: 'overloaded' });
+  }
+
   router.post('/v1/orders', async (ctx) => {
-    const parsed = parseOrderInput(await readJsonBody(ctx, options.maxBodyBytes));
-    if (!parsed.ok) throw new HttpError(400, 'invalid order', { fields: parsed.fields });
-    const order: Order = { ...parsed.order, id: parsed.order.id ?? randomUUID() };
-    ctx.state.orderBody = order;
-    await atOwner(ctx, order.id, Date.now() + options.defaultTimeoutMs, { path: '/v1/orders' }, () => {
-      const creation = create(ctx, order);
-      creating.add(creation);
-      return creation.finally(() => creating.delete(creation));
-    });
+    // Refused before the body is read: under overload a refusal must cost next to nothing.
+    if (postsInFlight >= options.maxPostsInFlight) throw overloaded(ctx, `this instance is handling ${postsInFlight} orders already; retry`);
+    postsInFlight += 1;
+    try {
+      const parsed = parseOrderInput(await readJsonBody(ctx, options.maxBodyBytes));
+      if (!parsed.ok) throw new HttpError(400, 'invalid order', { fields: parsed.fields });
+      const order: Order = { ...parsed.order, id: parsed.order.id ?? randomUUID() };
+      ctx.state.orderBody = order;
+      await atOwner(ctx, order.id, Date.now() + options.postTimeoutMs, { path: '/v1/orders' }, () => {
+        const creation = create(ctx, order);
+        creating.add(creation);
+        return creation.finally(() => creating.delete(creation));
+      });
+    } finally {
+      postsInFlight -= 1;
+    }
   });
 
-  /** The owner's part of POST /v1/orders: refuses a known id, else produces the order. */
+  /** The owner's part of POST /v1/orders: refuses a known id, or more than the pipeline carries, else produces the order. */
   async function create(ctx: Context, order: Order): Promise<void> {
+    if (pendingOrders.size >= options.maxPendingOrders) throw overloaded(ctx, `${pendingOrders.size} orders of this instance are still on their way to a final state; retry`);
     if (recentlyCreated.has(order.id) || (await localStore(order.id).get(order.id)) !== undefined) {
       throw new HttpError(409, `order ${order.id} already exists`, { id: order.id });
     }
     recentlyCreated.set(order.id, Date.now());
     try {
       const serdes = options.serdes[Topics.orders];
-      await options.producer.send(serdes.topic, { key: serdes.key.serialize(order.id), value: await serdes.value.serialize(order) });
+      await options.producer.send(serdes.topic, { key: serdes.key.serialize(order.id), value: await serdes.value.serialize(order) }, AbortSignal.timeout(options.postTimeoutMs));
     } catch (error) {
+      if (error instanceof SendAbortedError && error.sent) {
+        // Kept in recentlyCreated: a retry with the same id must not write the order twice.
+        pendingOrders.set(order.id, Date.now());
+        throw new HttpError(504, `order ${order.id} was sent to Kafka but not acknowledged within ${options.postTimeoutMs} ms: GET /v1/orders/${order.id} tells whether it was written`, { id: order.id });
+      }
       recentlyCreated.delete(order.id);
+      if (error instanceof SendAbortedError) throw overloaded(ctx, `order ${order.id} could not be sent to Kafka within ${options.postTimeoutMs} ms and was not written; retry`);
+      if (error instanceof ProducerQueueFullError) throw overloaded(ctx, 'too many orders are waiting for Kafka; retry');
       throw error;
     }
+    pendingOrders.set(order.id, Date.now());
     ctx.status = 201;
     ctx.set('Location', `/v1/orders/${encodeURIComponent(order.id)}`);
     ctx.set('x-served-by', options.endpoint);
@@ -228,6 +253,7 @@ export function ordersApi(options: OrdersRoutesOptions): {
   const sweeper = setInterval(() => {
     const cutoff = Date.now() - 60_000;
     for (const [id, at] of recentlyCreated) if (at < cutoff) recentlyCreated.delete(id);
+    for (const [id, at] of pendingOrders) if (at < cutoff) pendingOrders.delete(id);
   }, 10_000);
   sweeper.unref();
   logger.debug({}, 'orders routes ready');
@@ -235,6 +261,7 @@ export function ordersApi(options: OrdersRoutesOptions): {
     router,
     orderChanged(id, order) {
       recentlyCreated.delete(id);
+      if (isFinal(order)) pendingOrders.delete(id);
       waiters.notify(id, order);
     },
     async stop() {
@@ -245,6 +272,7 @@ export function ordersApi(options: OrdersRoutesOptions): {
       const deadline = Date.now() + maxMs;
       while (Date.now() - lastArrival < quietMs && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     },
+    load: () => ({ postsInFlight, pendingOrders: pendingOrders.size }),
     get stopping() {
       return stopping;
     },

@@ -8,7 +8,7 @@ import { parseOrderInput, parseTimeout } from '../src/order-input.ts';
 import { ordersApi } from '../src/routes.ts';
 import { OrderWaiters } from '../src/waiters.ts';
 
-const limits = { defaultTimeoutMs: 10_000, maxTimeoutMs: 60_000, maxBodyBytes: 16 * 1024 };
+const limits = { defaultTimeoutMs: 10_000, maxTimeoutMs: 60_000, maxBodyBytes: 16 * 1024, maxPostsInFlight: 256, maxPendingOrders: 2_000, postTimeoutMs: 5_000 };
 let document: OpenApiDocument;
 
 beforeAll(async () => {
@@ -39,7 +39,7 @@ describe("the orders service's /openapi.json", () => {
       'POST /v1/orders',
     ]);
     const statuses = (path: string, method: 'get' | 'post') => Object.keys(document.paths[path]![method]!.responses).sort();
-    expect(statuses('/v1/orders', 'post')).toEqual(['201', '400', '409', '500', '502', '503']);
+    expect(statuses('/v1/orders', 'post')).toEqual(['201', '400', '409', '500', '502', '503', '504']);
     expect(statuses('/v1/orders/{id}', 'get')).toEqual(['200', '400', '500', '502', '503', '504']);
     expect(statuses('/v1/orders/{id}/validated', 'get')).toEqual(['200', '400', '500', '502', '503', '504']);
     expect(document.paths['/v1/orders']!.post!.responses['201']!.headers!.Location!.required).toBe(true);

@@ -10,8 +10,30 @@ export interface OutgoingMessage {
 interface Pending {
   topic: string;
   message: OutgoingMessage;
+  /** True once the record is part of a request to the broker: from then on it cannot be taken back. */
+  sending: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** The queue holds as many records as it may: this one was refused at once, nothing was written. */
+export class ProducerQueueFullError extends Error {
+  constructor(readonly limit: number) {
+    super(`the producer's queue is full (${limit} records waiting)`);
+    this.name = 'ProducerQueueFullError';
+  }
+}
+
+/**
+ * The caller gave up on a record (its signal aborted). `sent` false: it was still waiting and
+ * is dropped, nothing was written. `sent` true: it was already on its way to the broker, which
+ * may or may not have written it.
+ */
+export class SendAbortedError extends Error {
+  constructor(readonly sent: boolean) {
+    super(sent ? 'the record was sent but not acknowledged in time: it may or may not be written' : 'the record was not sent in time and is dropped: nothing was written');
+    this.name = 'SendAbortedError';
+  }
 }
 
 /**
@@ -27,13 +49,22 @@ interface Pending {
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
+  /** Records of the request to the broker under way. */
+  private inFlight = 0;
   private sending: Promise<void> | undefined;
   private producer: BytesProducer | undefined;
 
   constructor(
     private readonly createProducer: () => BytesProducer,
     private readonly maxBatch = 500,
+    /** Records waiting or being sent beyond which `send` refuses at once: a slow broker shows as refusals, not as a growing heap. */
+    private readonly maxQueued = 10_000,
   ) {}
+
+  /** Records waiting or being sent. */
+  get queued(): number {
+    return this.queue.length + this.inFlight;
+  }
 
   async connect(): Promise<void> {
     const producer = this.createProducer();
@@ -48,9 +79,32 @@ export class BatchingProducer {
     this.producer = undefined;
   }
 
-  send(topic: string, message: OutgoingMessage): Promise<void> {
+  /**
+   * Resolves once the broker acknowledged the record. Rejects at once with
+   * `ProducerQueueFullError` when `maxQueued` records are queued, and with `SendAbortedError`
+   * when `signal` aborts first.
+   */
+  send(topic: string, message: OutgoingMessage, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      if (this.queued >= this.maxQueued) return reject(new ProducerQueueFullError(this.maxQueued));
+      if (signal?.aborted) return reject(new SendAbortedError(false));
+      const pending: Pending = { topic, message, sending: false, resolve, reject };
+      const abandon = () => {
+        const waiting = this.queue.indexOf(pending);
+        if (waiting >= 0) this.queue.splice(waiting, 1);
+        // A record already sent stays in its batch (the batch's outcome settles nothing any more).
+        reject(new SendAbortedError(pending.sending));
+      };
+      signal?.addEventListener('abort', abandon, { once: true });
+      pending.resolve = () => {
+        signal?.removeEventListener('abort', abandon);
+        resolve();
+      };
+      pending.reject = (error) => {
+        signal?.removeEventListener('abort', abandon);
+        reject(error);
+      };
+      this.queue.push(pending);
       this.sending ??= this.drain();
     });
   }
@@ -58,6 +112,8 @@ export class BatchingProducer {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      for (const pending of batch) pending.sending = true;
+      this.inFlight = batch.length;
       try {
         if (!this.producer) await this.connect();
         await this.producer!.send({
@@ -75,6 +131,8 @@ export class BatchingProducer {
         const failed = this.producer;
         this.producer = undefined;
         await failed?.close().catch(() => undefined);
+      } finally {
+        this.inFlight = 0;
       }
     }
     this.sending = undefined;
