@@ -1,4 +1,4 @@
-import { env, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
+import { env, httpServerConfig, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
 import { z } from 'zod';
 
 const unsetWhenEmpty = (value: unknown) => (value === '' ? undefined : value);
@@ -7,7 +7,7 @@ export const orderEnrichmentConfig = {
   ...infrastructureConfig,
   ...streamsConfig,
   PORT: env.port(8010),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
   /** host:port the other instances use to reach this one (default 127.0.0.1:PORT). */
   ADVERTISED_ENDPOINT: env.endpoint(),
   /** How long GET /fraud waits for another instance's share of the fraud table. */

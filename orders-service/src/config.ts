@@ -1,4 +1,4 @@
-import { env, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
+import { env, httpServerConfig, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
 import { z } from 'zod';
 
 export const ordersServiceConfig = {
@@ -10,7 +10,7 @@ export const ordersServiceConfig = {
    */
   PROCESSING_GUARANTEE: z.enum(['exactly-once', 'at-least-once']).default('at-least-once'),
   PORT: env.port(8000),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
   /** host:port other instances use to forward requests here (default 127.0.0.1:PORT). */
   ADVERTISED_ENDPOINT: env.endpoint(),
   /** Long-poll timeout of GET requests without ?timeout=. */

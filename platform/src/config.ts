@@ -231,6 +231,16 @@ export const infrastructureConfig = {
 
 export type InfrastructureConfig = z.infer<z.ZodObject<typeof infrastructureConfig>>;
 
+/** What every HTTP server of the project reads. */
+export const httpServerConfig = {
+  /**
+   * The address it listens on: loopback by default, so a service is reachable from this
+   * machine only until someone decides otherwise (the Docker image sets 0.0.0.0: a container's
+   * port is published by Docker, on 127.0.0.1 in docker-compose.yml).
+   */
+  HOST: env.text('127.0.0.1'),
+};
+
 export function loadInfrastructureConfig(environment: Environment = process.env): InfrastructureConfig {
   return loadConfig(infrastructureConfig, environment);
 }

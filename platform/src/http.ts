@@ -101,7 +101,7 @@ export function createHttpServer({ logger, router, isReady, describe, api }: Htt
   let server: Server | undefined;
   return {
     app,
-    listen(port, host = '0.0.0.0') {
+    listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server = app.listen(port, host);
         server.keepAliveTimeout = 65_000;
