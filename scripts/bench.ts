@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
-import { connectKafka, createLogger, createSchemaRegistryClient, javaClientProperties, loadInfrastructureConfig } from '@ecosystem/platform';
+import { apiTokenConfig, connectKafka, createLogger, createSchemaRegistryClient, infrastructureConfig, javaClientProperties, loadConfig } from '@ecosystem/platform';
 import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
@@ -58,7 +58,7 @@ const options = new Command()
     out: string;
   }>();
 
-const config = loadInfrastructureConfig();
+const config = loadConfig({ ...infrastructureConfig, ...apiTokenConfig });
 const logger = createLogger('bench', 'warn');
 const rates = options.rates;
 
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
       : await runningServiceProcesses();
     const watched = [...services, ...(await serverProcesses()), { name: 'bench (load)', pid: process.pid, group: false }];
     const sampler = new ResourceSampler(watched);
-    const common = { baseUrl, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
+    const common = { baseUrl, apiToken: config.API_TOKEN, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
 
     let posted = 0;
     if (options.warmup > 0) {

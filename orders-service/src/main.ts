@@ -27,7 +27,7 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
     maxPendingOrders: config.MAX_PENDING_ORDERS,
     postTimeoutMs: config.POST_TIMEOUT_MS,
   };
-  const api = ordersApi({ streams, producer, serdes, waiters, logger, endpoint, ...limits });
+  const api = ordersApi({ streams, producer, serdes, waiters, logger, endpoint, apiToken: config.API_TOKEN, ...limits });
   orderChanged = api.orderChanged;
   const http = createHttpServer({
     logger,
@@ -36,6 +36,9 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
     isReady: () => streams.isReady && !api.stopping,
     describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size, ...api.load() }),
     api: ordersApiDescription(limits),
+    // Orders are customers' data: reads need the token too.
+    apiToken: config.API_TOKEN,
+    protectReads: true,
   });
   const port = await http.listen(config.PORT, config.HOST);
   await streams.start();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
-import { HttpError, instanceUrl, ProducerQueueFullError, readJsonBody, Router, SendAbortedError, type BatchingProducer, type Logger } from '@ecosystem/platform';
+import { authorizationHeaders, HttpError, instanceUrl, ProducerQueueFullError, readJsonBody, Router, SendAbortedError, type BatchingProducer, type Logger } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -16,6 +16,8 @@ export interface OrdersRoutesOptions extends OrdersApiLimits {
   waiters: OrderWaiters;
   logger: Logger;
   endpoint: string;
+  /** Sent with every forwarded request: the owner asks for it like any client's. */
+  apiToken?: string | undefined;
 }
 
 /**
@@ -129,7 +131,12 @@ export function ordersApi(options: OrdersRoutesOptions): {
       response = await fetch(url, {
         method: ctx.method,
         // The client's own timeout stays in the URL (the owner's 504 names it); the owner waits only for what is left of it.
-        headers: { [forwardedHeader]: options.endpoint, [remainingHeader]: String(Math.max(0, deadline - Date.now())), ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...authorizationHeaders(options.apiToken),
+          [forwardedHeader]: options.endpoint,
+          [remainingHeader]: String(Math.max(0, deadline - Date.now())),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body ? { body } : {}),
         // An instance answers; it never sends this one elsewhere.
         redirect: 'error',

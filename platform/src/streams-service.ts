@@ -50,6 +50,7 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
       router: definition.routes?.(app) ?? new Router(),
       api: { title: definition.service, operations: [], ...definition.api },
       isReady: () => app.isReady,
+      apiToken: config.API_TOKEN,
       describe: () => ({ service: definition.service, state: app.state, tasks: app.assignedTasks }),
     });
     const port = await http.listen(config.PORT, config.HOST);

@@ -26,14 +26,21 @@ const victimRequests: string[] = [];
 /** Orders created through instance 0, one owned by each instance. */
 const ownedBy: Array<string | undefined> = [undefined, undefined];
 const json: Array<[string, string]> = [['Content-Type', 'application/json']];
+/** The instances ask for it: so forwarding only works if they send it to each other. */
+const apiToken = 'forwarding-test-token-0123456789';
 
 const endpointOf = (instance: number) => new URL(system.ordersUrl(instance)).host;
 const portOf = (instance: number) => Number(new URL(system.ordersUrl(instance)).port);
 const orderBody = (id?: string) => Buffer.from(JSON.stringify({ ...(id ? { id } : {}), customerId: 1, product: 'JUMPERS', quantity: 1, price: 1 }));
 
-function send(instance: number, request: Partial<RequestSpec> & { target: string }, timeoutMs = 15_000): Promise<Exchange> {
+function send(instance: number, request: Partial<RequestSpec> & { target: string; withoutToken?: boolean }, timeoutMs = 15_000): Promise<Exchange> {
   const body = request.body;
-  const headers: Array<[string, string]> = [['Host', endpointOf(instance)], ...(body ? [...json, ['Content-Length', String(body.length)] as [string, string]] : []), ...(request.headers ?? [])];
+  const headers: Array<[string, string]> = [
+    ['Host', endpointOf(instance)],
+    ...(request.withoutToken ? [] : [['Authorization', `Bearer ${apiToken}`] as [string, string]]),
+    ...(body ? [...json, ['Content-Length', String(body.length)] as [string, string]] : []),
+    ...(request.headers ?? []),
+  ];
   return exchangeRaw(portOf(instance), { method: 'GET', ...request, headers }, timeoutMs);
 }
 
@@ -50,7 +57,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => victim.listen(0, '127.0.0.1', resolve));
   victimPort = (victim.address() as AddressInfo).port;
-  system = await TestSystem.start({ ordersInstances: 2, services: ['orders-service'] });
+  system = await TestSystem.start({ ordersInstances: 2, services: ['orders-service'], environment: { API_TOKEN: apiToken } });
   for (let attempt = 0; attempt < 40 && ownedBy.includes(undefined); attempt += 1) {
     const created = answerOf(await send(0, { method: 'POST', target: '/v1/orders', body: orderBody() }));
     expect(created.status).toBe(201);
@@ -70,6 +77,20 @@ afterAll(async () => {
 }, 60_000);
 
 describe('forwarding between orders-service instances', () => {
+  it('asks every client for the token, and sends it to the owner itself', async () => {
+    for (const instance of [0, 1]) {
+      for (const request of [{ target: `/v1/orders/${ownedBy[1]}` }, { method: 'POST', target: '/v1/orders', body: orderBody() }]) {
+        const refused = answerOf(await send(instance, { ...request, withoutToken: true }));
+        expect(refused.status).toBe(401);
+        expect(refused.body.error).toContain('API token');
+      }
+      const probe = await send(instance, { target: '/ready', withoutToken: true });
+      expect(probe.ok && probe.answer.status).toBe(200);
+    }
+    // Through the instance that does not own it: the owner asks the forwarding instance for the token too.
+    expect(answerOf(await send(0, { target: `/v1/orders/${ownedBy[1]}` })).status).toBe(200);
+  });
+
   it('takes only the path and query of an absolute-form request target, for GET, /validated and POST', async () => {
     const remote = ownedBy[1]!;
     const victimHost = `127.0.0.1:${victimPort}`;

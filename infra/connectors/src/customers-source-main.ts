@@ -36,6 +36,7 @@ await runService(service, config, async (settings, logger) => {
     describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
     // No routes of its own: its /openapi.json describes the probes and /metrics, under its name.
     api: { title: service, operations: [] },
+    apiToken: settings.API_TOKEN,
   });
   const port = await http.listen(settings.PORT, settings.HOST);
   const kafka = await connectKafka({ clientId: service, config: settings, logger });
