@@ -11,6 +11,8 @@ export const dashboardConfig = {
   INVENTORY_URL: env.url('http://127.0.0.1:8101'),
   /** GET /fraud of the order-enrichment service. */
   ENRICHMENT_URL: env.url('http://127.0.0.1:8010'),
+  /** Pages fed at once (GET /events); one more is answered 503, so open tabs cannot take all of the memory. */
+  DASHBOARD_MAX_CLIENTS: env.positiveInt(100),
   /** How often stock, fraud flags and consumer lag are polled. */
   POLL_INTERVAL_MS: env.milliseconds(2_000),
 };

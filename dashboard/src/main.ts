@@ -24,7 +24,7 @@ await runService(service, dashboardConfig, async (config, logger) => {
   const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
 
   const flow = new OrderFlow();
-  const events = new EventHub();
+  const events = new EventHub(config.DASHBOARD_MAX_CLIENTS);
   const stock = new Poller<StockRow[]>(() => fetchStock(config.INVENTORY_URL), []);
   const fraud = new Poller<FraudFlag[]>(() => fetchFraudFlags(config.ENRICHMENT_URL), []);
   const lag = new Poller<ServiceLag[]>(() => fetchLag(kafka.admin(), config.TOPIC_PREFIX), []);
