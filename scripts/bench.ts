@@ -131,7 +131,8 @@ function printOverload(result: OverloadResult): void {
     [
       `  offered ${result.offered} (${result.offeredPerSecond.toFixed(0)}/s): ${result.accepted} accepted (201), ${result.refused} refused (503), other answers: ${others}, connection errors ${result.connectionErrors}`,
       `  connection errors by cause: ${JSON.stringify(result.failures)}; refusals by reason: ${JSON.stringify(result.refusalReasons)}`,
-      `  refusals: p50 ${milliseconds(result.refusal.p50)} ms, p99 ${milliseconds(result.refusal.p99)} ms, max ${milliseconds(result.refusal.max)} ms`,
+      `  refusals: p50 ${milliseconds(result.refusal.p50)} ms, p99 ${milliseconds(result.refusal.p99)} ms, max ${milliseconds(result.refusal.max)} ms (client side)`,
+      ...Object.entries(result.serverSide).map(([status, { count, p50AtMostMs, p99AtMostMs }]) => `  server side, ${count} x ${status}: p50 <= ${p50AtMostMs ?? '-'} ms, p99 <= ${p99AtMostMs ?? '-'} ms (histogram buckets, arrival -> answer)`),
       `  accepted: POST -> 201 p50 ${milliseconds(result.acceptance.p50)} ms, p99 ${milliseconds(result.acceptance.p99)} ms; POST -> final p50 ${milliseconds(result.acceptedToFinal.p50)} ms, p99 ${milliseconds(result.acceptedToFinal.p99)} ms, max ${milliseconds(result.acceptedToFinal.max)} ms`,
       `  accepted orders without a final state: ${result.acceptedWithoutFinal}`,
       `  recovery at 20/s: ${recovery.accepted} of ${recovery.offered} accepted, ${recovery.refused} refused; first 201 ${recovery.firstAcceptedMs === null ? 'never' : `${recovery.firstAcceptedMs.toFixed(0)} ms`} after the burst, no refusal from ${recovery.fullServiceMs === null ? 'never' : `${recovery.fullServiceMs.toFixed(0)} ms`} on`,

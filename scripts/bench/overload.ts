@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { productSymbols } from '@ecosystem/avro';
 import { authorizationHeaders } from '@ecosystem/platform';
+import { scrape, sumOf, type MetricFamily } from '../../test/support/prometheus.ts';
 import type { FinalStateWatcher } from './load.ts';
 import { summarize, type LatencySummary } from './stats.ts';
 
@@ -35,8 +36,14 @@ export interface OverloadResult {
   /** The connection errors by cause, and the refusals by the reason the API gave. */
   failures: Record<string, number>;
   refusalReasons: Record<string, number>;
-  /** POST -> 503. */
+  /** POST -> 503, as the client saw it (its own queueing and the kernel's included). */
   refusal: LatencySummary;
+  /**
+   * The same as the orders service timed it, from the request's arrival to its answer: the
+   * upper bounds of the histogram buckets (http_request_duration_seconds) holding the median
+   * and the 99th percentile, in ms, by status of POST /v1/orders; null without such answers.
+   */
+  serverSide: Record<string, { count: number; p50AtMostMs: number | null; p99AtMostMs: number | null }>;
   /** POST -> 201. */
   acceptance: LatencySummary;
   /** POST -> final state, of the accepted orders. */
@@ -59,8 +66,37 @@ function tally(values: Array<string | undefined>): Record<string, number> {
   return counts;
 }
 
+/** The bucket bounds of POST /v1/orders answers with `status`, counted between two scrapes. */
+function bucketsBetween(before: ReadonlyMap<string, MetricFamily>, after: ReadonlyMap<string, MetricFamily>, status: string): Array<{ le: number; count: number }> {
+  const labels = { method: 'POST', route: '/v1/orders', status };
+  const bounds = new Set<string>();
+  for (const family of after.values()) for (const sample of family.samples) if (sample.name === 'http_request_duration_seconds_bucket' && sample.labels.status === status && sample.labels.route === labels.route) bounds.add(sample.labels.le!);
+  return [...bounds]
+    .map((le) => ({ le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), count: sumOf(after, 'http_request_duration_seconds_bucket', { ...labels, le }) - sumOf(before, 'http_request_duration_seconds_bucket', { ...labels, le }) }))
+    .sort((left, right) => left.le - right.le);
+}
+
+/** The upper bound (ms) of the first bucket holding `fraction` of the answers (cumulative buckets), null for none. */
+export function bucketQuantileMs(buckets: ReadonlyArray<{ le: number; count: number }>, fraction: number): number | null {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return null;
+  const bucket = buckets.find((candidate) => candidate.count >= fraction * total)!;
+  return bucket.le * 1_000;
+}
+
+/** The server's view of the answers to POST /v1/orders between two scrapes of its /metrics, by status. */
+export function serverSideLatencies(before: ReadonlyMap<string, MetricFamily>, after: ReadonlyMap<string, MetricFamily>): OverloadResult['serverSide'] {
+  const result: OverloadResult['serverSide'] = {};
+  for (const status of ['201', '503', '504']) {
+    const buckets = bucketsBetween(before, after, status);
+    const count = buckets.at(-1)?.count ?? 0;
+    if (count > 0) result[status] = { count, p50AtMostMs: bucketQuantileMs(buckets, 0.5), p99AtMostMs: bucketQuantileMs(buckets, 0.99) };
+  }
+  return result;
+}
+
 /** The figures of an overload run, from what happened to each POST. */
-export function summarizeOverload(requests: readonly OverloadRequest[], burstEndedAt: number, burstMs: number): OverloadResult {
+export function summarizeOverload(requests: readonly OverloadRequest[], burstEndedAt: number, burstMs: number, serverSide: OverloadResult['serverSide'] = {}): OverloadResult {
   const burst = requests.filter((request) => request.phase === 'burst');
   const recovery = requests.filter((request) => request.phase === 'recovery');
   const latency = (request: OverloadRequest) => request.answeredAt! - request.sentAt;
@@ -82,6 +118,7 @@ export function summarizeOverload(requests: readonly OverloadRequest[], burstEnd
     failures: tally(burst.map((request) => request.failure)),
     refusalReasons: tally(requests.map((request) => request.refusedBecause)),
     refusal: summarize(refused.map(latency)),
+    serverSide,
     acceptance: summarize(accepted.map(latency)),
     acceptedToFinal: summarize(accepted.filter((request) => request.finalAt !== undefined).map((request) => request.finalAt! - request.sentAt)),
     acceptedWithoutFinal: [...accepted, ...recoveryAccepted].filter((request) => request.finalAt === undefined).length,
@@ -148,13 +185,16 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
     return performance.now() - started;
   };
 
+  const metricsBefore = await scrape(options.baseUrl);
   const burstMs = await offer('burst', options.rate, options.durationMs);
   const burstEndedAt = performance.now();
+  // Once the burst's last POST is answered (the recovery's first ones may be counted too): not holding up the recovery.
+  const metricsAfter = Promise.all([...inFlight]).then(() => scrape(options.baseUrl));
   await offer('recovery', options.recoveryRate, options.recoveryMs);
   await Promise.all(inFlight);
   const drainEnds = performance.now() + options.drainMs;
   const waiting = () => requests.some((request) => request.status === 201 && request.finalAt === undefined);
   while (waiting() && performance.now() < drainEnds && !options.stopped()) await new Promise((resolve) => setTimeout(resolve, 100));
   options.watcher.tracked.clear();
-  return summarizeOverload(requests, burstEndedAt, burstMs);
+  return summarizeOverload(requests, burstEndedAt, burstMs, serverSideLatencies(metricsBefore, await metricsAfter));
 }

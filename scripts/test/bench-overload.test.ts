@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeOverload, type OverloadRequest } from '../bench/overload.ts';
+import { parseMetrics } from '../../test/support/prometheus.ts';
+import { bucketQuantileMs, serverSideLatencies, summarizeOverload, type OverloadRequest } from '../bench/overload.ts';
 
 describe('the overload step of the benchmark', () => {
   it('counts accepted, refused and failed POSTs, their latencies, the accepted orders without a final state, and the recovery', () => {
@@ -30,5 +31,28 @@ describe('the overload step of the benchmark', () => {
   it('says when full service never came back', () => {
     const result = summarizeOverload([{ phase: 'recovery', sentAt: 0, answeredAt: 5, status: 503 }], 0, 1_000);
     expect(result.recovery).toMatchObject({ firstAcceptedMs: null, fullServiceMs: null });
+  });
+});
+
+describe("the orders service's own timing of its answers", () => {
+  it('is read from the histogram buckets counted between two scrapes', () => {
+    const scrape = (counts: Record<string, number>) =>
+      parseMetrics(
+        [
+          '# HELP http_request_duration_seconds x',
+          '# TYPE http_request_duration_seconds histogram',
+          ...Object.entries(counts).map(([le, count]) => `http_request_duration_seconds_bucket{le="${le}",method="POST",route="/v1/orders",status="503"} ${count}`),
+          `http_request_duration_seconds_sum{method="POST",route="/v1/orders",status="503"} 1`,
+          `http_request_duration_seconds_count{method="POST",route="/v1/orders",status="503"} ${counts['+Inf']}`,
+          'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/v1/orders/:id",status="200"} 9',
+          'http_request_duration_seconds_sum{method="GET",route="/v1/orders/:id",status="200"} 1',
+          'http_request_duration_seconds_count{method="GET",route="/v1/orders/:id",status="200"} 9',
+          '',
+        ].join('\n'),
+      );
+    const before = scrape({ '0.001': 10, '0.005': 10, '0.01': 10, '+Inf': 10 });
+    const after = scrape({ '0.001': 60, '0.005': 105, '0.01': 109, '+Inf': 110 });
+    expect(serverSideLatencies(before, after)).toEqual({ '503': { count: 100, p50AtMostMs: 1, p99AtMostMs: 10 } });
+    expect(bucketQuantileMs([], 0.5)).toBeNull();
   });
 });
