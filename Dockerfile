@@ -53,6 +53,9 @@ RUN mkdir -p .local/state /var/lib/order-ecosystem/outbox /data \
  && chown -R node:node .local /var/lib/order-ecosystem \
  && chmod 0777 /data
 USER node
+# The services listen on 127.0.0.1 unless told otherwise; in a container that would be unreachable
+# from the published port, so the image opens them (docker-compose.yml publishes on 127.0.0.1).
+ENV HOST=0.0.0.0
 # orders-service, order-enrichment, then inventory, fraud, order-details, validation-aggregator,
 # email-service, customers-source, orders-sink, dashboard (scripts/services.ts).
 EXPOSE 8000 8010 8101 8102 8103 8104 8105 8106 8107 8090

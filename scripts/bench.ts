@@ -2,6 +2,7 @@
  * The benchmark of the whole running system.
  *
  *   npm run bench -- --rates 25,50,100 --duration 20 --max-clients 32
+ *   npm run bench -- --rates '' --max-clients 0 --broker-records 0 --overload 1500 --overload-duration 15
  *
  * Starts its own copy of the pipeline (isolated by a topic prefix) on the running servers, or
  * measures a running system with --url; posts orders open loop at each rate and then closed
@@ -15,11 +16,12 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
-import { connectKafka, createLogger, createSchemaRegistryClient, javaClientProperties, loadInfrastructureConfig } from '@ecosystem/platform';
+import { apiTokenConfig, connectKafka, createLogger, createSchemaRegistryClient, infrastructureConfig, javaClientProperties, loadConfig } from '@ecosystem/platform';
 import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
 import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';
+import { runOverload, type OverloadResult } from './bench/overload.ts';
 import { findProcessGroup, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
 import { renderPlot } from './bench/svg.ts';
 import { allServices } from './services.ts';
@@ -33,6 +35,9 @@ const options = new Command()
   .addOption(new Option('--duration <seconds>', 'posting time of each step').default(20).argParser(positiveNumber))
   .addOption(new Option('--drain <seconds>', 'how long a step waits for outstanding final states after its last POST').default(30).argParser(nonNegativeNumber))
   .addOption(new Option('--warmup <seconds>', 'unreported warm-up at 20 orders/s before the first step (0: none)').default(5).argParser(nonNegativeNumber))
+  .addOption(new Option('--overload <rate>', 'then offer this many orders/s (more than the system carries) and report refusals, accepted orders and recovery').argParser(positiveNumber))
+  .addOption(new Option('--overload-duration <seconds>', 'how long the overload lasts').default(15).argParser(positiveNumber))
+  .addOption(new Option('--recovery <seconds>', 'after the overload, 20 orders/s for this long: how soon is full service back').default(10).argParser(nonNegativeNumber))
   .option('--url <url>', 'measure a running orders service (e.g. npm start\'s http://127.0.0.1:8000) instead of starting a copy')
   .option('--all-services', 'start order-enrichment and email-service too, not only the five of the pipeline')
   .addOption(new Option('--orders-instances <count>', 'orders-service instances to start').default(1).argParser(positiveInteger))
@@ -48,6 +53,9 @@ const options = new Command()
     duration: number;
     drain: number;
     warmup: number;
+    overload?: number;
+    overloadDuration: number;
+    recovery: number;
     url?: string;
     allServices?: boolean;
     ordersInstances: number;
@@ -58,7 +66,7 @@ const options = new Command()
     out: string;
   }>();
 
-const config = loadInfrastructureConfig();
+const config = loadConfig({ ...infrastructureConfig, ...apiTokenConfig });
 const logger = createLogger('bench', 'warn');
 const rates = options.rates;
 
@@ -115,6 +123,22 @@ async function offsetsPerOrder(kafka: KafkaClients, prefix: string, orders: numb
 
 const milliseconds = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 1 : 0) : '-');
 const megabytes = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+function printOverload(result: OverloadResult): void {
+  const { recovery } = result;
+  const others = Object.entries(result.otherStatuses).map(([status, count]) => `${count} x ${status}`).join(', ') || 'none';
+  console.log(
+    [
+      `  offered ${result.offered} (${result.offeredPerSecond.toFixed(0)}/s): ${result.accepted} accepted (201), ${result.refused} refused (503), other answers: ${others}, connection errors ${result.connectionErrors}`,
+      `  connection errors by cause: ${JSON.stringify(result.failures)}; refusals by reason: ${JSON.stringify(result.refusalReasons)}`,
+      `  refusals: p50 ${milliseconds(result.refusal.p50)} ms, p99 ${milliseconds(result.refusal.p99)} ms, max ${milliseconds(result.refusal.max)} ms (client side)`,
+      ...Object.entries(result.serverSide).map(([status, { count, p50AtMostMs, p99AtMostMs }]) => `  server side, ${count} x ${status}: p50 <= ${p50AtMostMs ?? '-'} ms, p99 <= ${p99AtMostMs ?? '-'} ms (histogram buckets, arrival -> answer)`),
+      `  accepted: POST -> 201 p50 ${milliseconds(result.acceptance.p50)} ms, p99 ${milliseconds(result.acceptance.p99)} ms; POST -> final p50 ${milliseconds(result.acceptedToFinal.p50)} ms, p99 ${milliseconds(result.acceptedToFinal.p99)} ms, max ${milliseconds(result.acceptedToFinal.max)} ms`,
+      `  accepted orders without a final state: ${result.acceptedWithoutFinal}`,
+      `  recovery at 20/s: ${recovery.accepted} of ${recovery.offered} accepted, ${recovery.refused} refused; first 201 ${recovery.firstAcceptedMs === null ? 'never' : `${recovery.firstAcceptedMs.toFixed(0)} ms`} after the burst, no refusal from ${recovery.fullServiceMs === null ? 'never' : `${recovery.fullServiceMs.toFixed(0)} ms`} on`,
+    ].join('\n'),
+  );
+}
 
 function printSteps(steps: MeasuredStep[]): void {
   const header = ['step', 'offered/s', 'final/s', 'posted', 'final', 'missing', 'errors', '201 p50', '201 p99', 'final p50', 'p95', 'p99', 'max', 'GET p50', 'GET p99', 'GET !200', 'cpu%'];
@@ -192,7 +216,7 @@ async function main(): Promise<void> {
       : await runningServiceProcesses();
     const watched = [...services, ...(await serverProcesses()), { name: 'bench (load)', pid: process.pid, group: false }];
     const sampler = new ResourceSampler(watched);
-    const common = { baseUrl, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
+    const common = { baseUrl, apiToken: config.API_TOKEN, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
 
     let posted = 0;
     if (options.warmup > 0) {
@@ -213,6 +237,13 @@ async function main(): Promise<void> {
       posted += result.posted;
       steps.push({ ...result, ...usage });
       console.log(`  ${result.finalsPerSecond.toFixed(0)} final/s, POST -> final p50 ${milliseconds(result.postToFinal.p50)} ms p99 ${milliseconds(result.postToFinal.p99)} ms, ${result.missing} missing, ${result.postErrors} errors`);
+    }
+
+    let overload: OverloadResult | undefined;
+    if (options.overload !== undefined && !interrupted.signal.aborted) {
+      console.log(`overload: ${options.overload} orders/s for ${options.overloadDuration} s, then 20/s for ${options.recovery} s...`);
+      overload = await runOverload({ ...common, rate: options.overload, durationMs: options.overloadDuration * 1_000, recoveryRate: 20, recoveryMs: options.recovery * 1_000 });
+      printOverload(overload);
     }
 
     // Only a copy of its own has topics that hold nothing but the benchmark's orders.
@@ -268,7 +299,7 @@ async function main(): Promise<void> {
     const jsonFile = path.join(options.out, `bench-${stamp}.json`);
     const svgFile = path.join(options.out, `bench-${stamp}.svg`);
     const machine = { cpus: os.cpus().length, memoryBytes: os.totalmem(), loadAverage: os.loadavg(), node: process.version, platform: `${os.type()} ${os.release()}` };
-    await writeFile(jsonFile, `${JSON.stringify({ startedAt: started.toISOString(), arguments: process.argv.slice(2), options, machine, system: system ? 'own copy' : baseUrl, steps, offsetsPerOrder: perOrder ?? null, broker: broker ?? null, targets }, null, 2)}\n`);
+    await writeFile(jsonFile, `${JSON.stringify({ startedAt: started.toISOString(), arguments: process.argv.slice(2), options, machine, system: system ? 'own copy' : baseUrl, steps, overload: overload ?? null, offsetsPerOrder: perOrder ?? null, broker: broker ?? null, targets }, null, 2)}\n`);
     const point = (step: MeasuredStep, value: number) => ({ x: step.finalsPerSecond, y: value, label: step.label });
     await writeFile(
       svgFile,

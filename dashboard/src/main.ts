@@ -24,7 +24,7 @@ await runService(service, dashboardConfig, async (config, logger) => {
   const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
 
   const flow = new OrderFlow();
-  const events = new EventHub();
+  const events = new EventHub(config.DASHBOARD_MAX_CLIENTS);
   const stock = new Poller<StockRow[]>(() => fetchStock(config.INVENTORY_URL), []);
   const fraud = new Poller<FraudFlag[]>(() => fetchFraudFlags(config.ENRICHMENT_URL), []);
   const lag = new Poller<ServiceLag[]>(() => fetchLag(kafka.admin(), config.TOPIC_PREFIX), []);
@@ -46,13 +46,23 @@ await runService(service, dashboardConfig, async (config, logger) => {
       events,
       snapshot,
       ordersUrl: config.ORDERS_URL,
+      ordersToken: config.API_TOKEN,
       placed: (id) => {
         flow.track(id);
         ordersChanged = true;
       },
     }).routes(),
   );
-  const http = createHttpServer({ logger, router, isReady: () => feed.isReading, describe: () => ({ service, reading: feed.isReading, clients: events.size }), api: dashboardApi });
+  const http = createHttpServer({
+    logger,
+    router,
+    isReady: () => feed.isReading,
+    describe: () => ({ service, reading: feed.isReading, clients: events.size }),
+    api: dashboardApi,
+    // The page shows orders and places them: all of it needs the token (the browser asks for it, as basic auth).
+    apiToken: config.API_TOKEN,
+    protectReads: true,
+  });
   const port = await http.listen(config.PORT, config.HOST);
   await feed.start();
 

@@ -74,7 +74,14 @@ export const dashboardApi: ApiDescription = {
       summary: 'The live feed (server-sent events)',
       description:
         'A `snapshot` event at once and every second (a Snapshot as JSON on its `data:` line), and an `orders` event within 200 ms of a new order.',
-      responses: { '200': { description: 'An endless event stream.', mediaType: 'text/event-stream', body: z.string() } },
+      responses: {
+        '200': { description: 'An endless event stream. A page that reads slowly gets only the newest event of each kind.', mediaType: 'text/event-stream', body: z.string() },
+        '503': {
+          description: 'DASHBOARD_MAX_CLIENTS pages are fed already: retry later.',
+          body: errorBody,
+          headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: z.string() } },
+        },
+      },
     },
     {
       method: 'get',

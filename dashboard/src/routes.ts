@@ -1,4 +1,4 @@
-import { HttpError, readJsonBody, Router } from '@ecosystem/platform';
+import { authorizationHeaders, HttpError, readJsonBody, Router } from '@ecosystem/platform';
 import type { EventHub } from './events.ts';
 import { formatEvent } from './events.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -8,6 +8,8 @@ export interface DashboardRoutesOptions {
   events: EventHub;
   snapshot: () => Snapshot;
   ordersUrl: string;
+  /** API_TOKEN of the orders API, when it asks for one. */
+  ordersToken?: string | undefined;
   /** Called with the id of an order the orders service accepted through the page. */
   placed: (id: string) => void;
 }
@@ -15,7 +17,7 @@ export interface DashboardRoutesOptions {
 const maxOrderBytes = 16 * 1024;
 
 /** GET /events (the live feed), GET /api/snapshot (the same, once), POST /api/orders (the form, forwarded to the orders service). */
-export function dashboardRoutes({ events, snapshot, ordersUrl, placed }: DashboardRoutesOptions): Router {
+export function dashboardRoutes({ events, snapshot, ordersUrl, ordersToken, placed }: DashboardRoutesOptions): Router {
   const router = new Router();
   router.get('/events', (ctx) => events.attach(ctx, formatEvent('snapshot', snapshot())));
   router.get('/api/snapshot', (ctx) => {
@@ -26,7 +28,7 @@ export function dashboardRoutes({ events, snapshot, ordersUrl, placed }: Dashboa
     const target = new URL('/v1/orders', ordersUrl).toString();
     let response: Response;
     try {
-      response = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(10_000) });
+      response = await fetch(target, { method: 'POST', headers: { ...authorizationHeaders(ordersToken), 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(10_000) });
     } catch (error) {
       throw new HttpError(502, `the orders service at ${ordersUrl} did not answer`, { reason: describeFetchError(error) });
     }

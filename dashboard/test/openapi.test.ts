@@ -28,7 +28,7 @@ describe("the dashboard's /openapi.json", () => {
     const router = new Router();
     router.use(pageRoutes().routes());
     router.use(dashboardRoutes({ events: new EventHub(), snapshot: () => snapshot, ordersUrl: 'http://127.0.0.1:1', placed: () => {} }).routes());
-    const document = await servedDocument(router, dashboardApi);
+    const document = await servedDocument(router, dashboardApi, true);
     expect(await openApiProblems(document)).toEqual([]);
     expect(operationsOf(document).sort()).toEqual(['GET /', 'GET /api/snapshot', 'GET /assets/{file}', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'POST /api/orders']);
 

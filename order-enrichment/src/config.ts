@@ -1,4 +1,4 @@
-import { env, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
+import { env, httpServerConfig, infrastructureConfig, streamsConfig } from '@ecosystem/platform';
 import { z } from 'zod';
 
 const unsetWhenEmpty = (value: unknown) => (value === '' ? undefined : value);
@@ -7,9 +7,9 @@ export const orderEnrichmentConfig = {
   ...infrastructureConfig,
   ...streamsConfig,
   PORT: env.port(8010),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
   /** host:port the other instances use to reach this one (default 127.0.0.1:PORT). */
-  ADVERTISED_ENDPOINT: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port').optional(),
+  ADVERTISED_ENDPOINT: env.endpoint(),
   /** How long GET /fraud waits for another instance's share of the fraud table. */
   FRAUD_PEER_TIMEOUT_MS: env.milliseconds(5_000),
   /** A ksqlDB server (e.g. http://ksqldb-server:8088): when set, ksqlDB computes the tables instead of this process. */

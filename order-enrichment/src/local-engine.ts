@@ -1,4 +1,4 @@
-import { HttpError } from '@ecosystem/platform';
+import { HttpError, instanceUrl } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyWindowStore } from '@ecosystem/streams';
 import type { FraudEngine } from './engine.ts';
 import { newestFirst, type FraudCount, type FraudRow } from './rules.ts';
@@ -61,9 +61,12 @@ export class LocalFraudEngine implements FraudEngine {
   }
 
   private async peerFraud(peer: string, limit: number): Promise<FraudRow[]> {
+    // A member of the group that advertises anything but a plain host:port is not called.
+    const url = instanceUrl(peer, instanceFraudPath, { limit: String(limit) });
+    if (!url) throw new HttpError(502, `an instance holding part of the fraud table advertises an invalid endpoint`, { reason: `${JSON.stringify(peer)} is not host:port` });
     let response: Response;
     try {
-      response = await fetch(`http://${peer}${instanceFraudPath}?limit=${limit}`, { signal: AbortSignal.timeout(this.options.peerTimeoutMs) });
+      response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(this.options.peerTimeoutMs) });
     } catch (error) {
       throw new HttpError(502, `instance ${peer} holding part of the fraud table did not answer`, { reason: error instanceof Error ? error.message : String(error) });
     }

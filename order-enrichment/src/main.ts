@@ -23,6 +23,7 @@ await runService(service, orderEnrichmentConfig, async (config, logger) => {
     isReady: () => engine?.isReady ?? false,
     describe: () => ({ service, ...engine?.describe() }),
     api: enrichmentApi,
+    apiToken: config.API_TOKEN,
   });
   // Listen first: the advertised endpoint needs the real port when PORT is 0.
   const port = await http.listen(config.PORT, config.HOST);

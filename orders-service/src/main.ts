@@ -16,28 +16,29 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
   let orderChanged = (_id: string, _order: Order) => {};
   const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
   const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
-  const producer = new BatchingProducer(kafka.connections('orders'), logger);
+  const producer = BatchingProducer.create(kafka, 'orders', logger, config.MAX_POSTS_IN_FLIGHT);
   await producer.connect();
 
-  const api = ordersApi({
-    streams,
-    producer,
-    serdes,
-    waiters,
-    logger,
-    endpoint,
+  const limits = {
     defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS,
     maxTimeoutMs: config.MAX_TIMEOUT_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
-  });
+    maxPostsInFlight: config.MAX_POSTS_IN_FLIGHT,
+    maxPendingOrders: config.MAX_PENDING_ORDERS,
+    postTimeoutMs: config.POST_TIMEOUT_MS,
+  };
+  const api = ordersApi({ streams, producer, serdes, waiters, logger, endpoint, apiToken: config.API_TOKEN, ...limits });
   orderChanged = api.orderChanged;
   const http = createHttpServer({
     logger,
     router: api.router,
     // A stopping instance is not ready: a load balancer stops sending it clients.
     isReady: () => streams.isReady && !api.stopping,
-    describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size }),
-    api: ordersApiDescription({ defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS, maxTimeoutMs: config.MAX_TIMEOUT_MS, maxBodyBytes: config.MAX_BODY_BYTES }),
+    describe: () => ({ service, endpoint, state: streams.state, tasks: streams.assignedTasks, waiters: waiters.size, ...api.load() }),
+    api: ordersApiDescription(limits),
+    // Orders are customers' data: reads need the token too.
+    apiToken: config.API_TOKEN,
+    protectReads: true,
   });
   const port = await http.listen(config.PORT, config.HOST);
   await streams.start();

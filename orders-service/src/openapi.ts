@@ -7,6 +7,9 @@ export interface OrdersApiLimits {
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
   maxBodyBytes: number;
+  maxPostsInFlight: number;
+  maxPendingOrders: number;
+  postTimeoutMs: number;
 }
 
 const conflictBody = named(
@@ -33,11 +36,12 @@ const onTheWay: Record<string, ApiResponse> = {
   '502': { description: 'The instance owning the order did not answer (several instances: the request was forwarded).', body: errorBody },
   '503': {
     description:
-      'The order store is restoring or rebalancing, or this instance is stopping (then with `Retry-After` and `x-instance-stopping`): retry.',
+      'The order store is restoring or rebalancing, this instance is stopping (then with `x-instance-stopping`), or a forwarded request reached an instance that does not own the order (then with `x-not-owner`): retry, after `Retry-After` seconds when it is given.',
     body: errorBody,
     headers: {
-      'Retry-After': { description: 'Seconds to wait before retrying (when the instance is stopping).', schema: z.string(), required: false },
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: z.string(), required: false },
       'x-instance-stopping': { description: 'The stopping instance (host:port): the request was not taken.', schema: z.string(), required: false },
+      'x-not-owner': { description: 'The instance (host:port) that got a forwarded request for an order it does not own: nothing was done, and it forwards no further.', schema: z.string(), required: false },
     },
   },
 };
@@ -97,6 +101,14 @@ export function ordersApiDescription(limits: OrdersApiLimits): ApiDescription {
           },
           '409': { description: 'An order with this id exists.', body: conflictBody },
           ...onTheWay,
+          '503': {
+            ...onTheWay['503']!,
+            description: `${onTheWay['503']!.description} Also the load shedding, with \`reason: overloaded\` and \`Retry-After\`, nothing written: more than ${limits.maxPostsInFlight} POSTs under way on this instance, more than ${limits.maxPendingOrders} of its orders not final yet, or the order not sent to Kafka within ${limits.postTimeoutMs} ms.`,
+          },
+          '504': {
+            description: `The order was sent to Kafka but not acknowledged within ${limits.postTimeoutMs} ms: it may or may not be written (GET it to know; a retry with the same id is refused with 409 meanwhile).`,
+            body: errorBody,
+          },
         },
       },
       getOrderOperation(limits, false),

@@ -8,7 +8,7 @@ import { parseOrderInput, parseTimeout } from '../src/order-input.ts';
 import { ordersApi } from '../src/routes.ts';
 import { OrderWaiters } from '../src/waiters.ts';
 
-const limits = { defaultTimeoutMs: 10_000, maxTimeoutMs: 60_000, maxBodyBytes: 16 * 1024 };
+const limits = { defaultTimeoutMs: 10_000, maxTimeoutMs: 60_000, maxBodyBytes: 16 * 1024, maxPostsInFlight: 256, maxPendingOrders: 2_000, postTimeoutMs: 5_000 };
 let document: OpenApiDocument;
 
 beforeAll(async () => {
@@ -22,7 +22,7 @@ beforeAll(async () => {
     endpoint: '127.0.0.1:0',
     ...limits,
   });
-  document = await servedDocument(router, ordersApiDescription(limits));
+  document = await servedDocument(router, ordersApiDescription(limits), true);
   await stop();
 });
 
@@ -39,9 +39,9 @@ describe("the orders service's /openapi.json", () => {
       'POST /v1/orders',
     ]);
     const statuses = (path: string, method: 'get' | 'post') => Object.keys(document.paths[path]![method]!.responses).sort();
-    expect(statuses('/v1/orders', 'post')).toEqual(['201', '400', '409', '500', '502', '503']);
-    expect(statuses('/v1/orders/{id}', 'get')).toEqual(['200', '400', '500', '502', '503', '504']);
-    expect(statuses('/v1/orders/{id}/validated', 'get')).toEqual(['200', '400', '500', '502', '503', '504']);
+    expect(statuses('/v1/orders', 'post')).toEqual(['201', '400', '401', '409', '500', '502', '503', '504']);
+    expect(statuses('/v1/orders/{id}', 'get')).toEqual(['200', '400', '401', '500', '502', '503', '504']);
+    expect(statuses('/v1/orders/{id}/validated', 'get')).toEqual(['200', '400', '401', '500', '502', '503', '504']);
     expect(document.paths['/v1/orders']!.post!.responses['201']!.headers!.Location!.required).toBe(true);
     expect(document.paths['/v1/orders']!.post!.responses['400']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/BadRequest' });
   });

@@ -1,4 +1,10 @@
-import { encodeHeaders, RecordProducer, type BrokerConnections, type RecordHeaders, type RuntimeLogger } from '@ecosystem/streams';
+import { encodeHeaders, RecordProducer, type KafkaClients, type ProducerRecord, type RecordHeaders, type RuntimeLogger } from '@ecosystem/streams';
+
+/** What the batching producer needs of a producer (RecordProducer; a stand-in in unit tests). */
+export interface RecordWriter {
+  init(): Promise<void>;
+  send(records: readonly ProducerRecord[]): Promise<unknown>;
+}
 
 export interface OutgoingMessage {
   key: Buffer;
@@ -10,8 +16,30 @@ export interface OutgoingMessage {
 interface Pending {
   topic: string;
   message: OutgoingMessage;
+  /** True once the record is part of a request to the broker: from then on it cannot be taken back. */
+  sending: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** The queue holds as many records as it may: this one was refused at once, nothing was written. */
+export class ProducerQueueFullError extends Error {
+  constructor(readonly limit: number) {
+    super(`the producer's queue is full (${limit} records waiting)`);
+    this.name = 'ProducerQueueFullError';
+  }
+}
+
+/**
+ * The caller gave up on a record (its signal aborted). `sent` false: it was still waiting and
+ * is dropped, nothing was written. `sent` true: it was already on its way to the broker, which
+ * may or may not have written it.
+ */
+export class SendAbortedError extends Error {
+  constructor(readonly sent: boolean) {
+    super(sent ? 'the record was sent but not acknowledged in time: it may or may not be written' : 'the record was not sent in time and is dropped: nothing was written');
+    this.name = 'SendAbortedError';
+  }
 }
 
 /**
@@ -27,32 +55,71 @@ interface Pending {
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
+  /** Records of the request to the broker under way. */
+  private inFlight = 0;
   private sending: Promise<void> | undefined;
-  private producer: RecordProducer | undefined;
+  private producer: RecordWriter | undefined;
 
   constructor(
-    /** The producer's own connections (closed by `disconnect`). */
-    private readonly connections: BrokerConnections,
-    private readonly logger: RuntimeLogger,
+    /** A new producer: the first one, and another after a send failed for good. */
+    private readonly createProducer: () => RecordWriter,
+    /** Releases what the producers share (their connections), at `disconnect`. */
+    private readonly release: () => Promise<void> = async () => {},
     private readonly maxBatch = 500,
+    /** Records waiting or being sent beyond which `send` refuses at once: a slow broker shows as refusals, not as a growing heap. */
+    private readonly maxQueued = 10_000,
   ) {}
 
+  /** Records waiting or being sent. */
+  get queued(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** A batching producer on RecordProducer, with connections of its own (named `name`). */
+  static create(kafka: KafkaClients, name: string, logger: RuntimeLogger, maxQueued?: number): BatchingProducer {
+    const connections = kafka.connections(name);
+    return new BatchingProducer(() => new RecordProducer(connections, { logger }), () => connections.close(), 500, maxQueued);
+  }
+
   async connect(): Promise<void> {
-    const producer = new RecordProducer(this.connections, { logger: this.logger });
+    const producer = this.createProducer();
     await producer.init();
     this.producer = producer;
   }
 
-  /** Waits for the sends in flight, then closes the producer's connections. */
+  /** Waits for the sends in flight, then releases the producer's connections. */
   async disconnect(): Promise<void> {
     while (this.sending) await this.sending;
     this.producer = undefined;
-    await this.connections.close();
+    await this.release();
   }
 
-  send(topic: string, message: OutgoingMessage): Promise<void> {
+  /**
+   * Resolves once the broker acknowledged the record. Rejects at once with
+   * `ProducerQueueFullError` when `maxQueued` records are queued, and with `SendAbortedError`
+   * when `signal` aborts first.
+   */
+  send(topic: string, message: OutgoingMessage, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      if (this.queued >= this.maxQueued) return reject(new ProducerQueueFullError(this.maxQueued));
+      if (signal?.aborted) return reject(new SendAbortedError(false));
+      const pending: Pending = { topic, message, sending: false, resolve, reject };
+      const abandon = () => {
+        const waiting = this.queue.indexOf(pending);
+        if (waiting >= 0) this.queue.splice(waiting, 1);
+        // A record already sent stays in its batch (the batch's outcome settles nothing any more).
+        reject(new SendAbortedError(pending.sending));
+      };
+      signal?.addEventListener('abort', abandon, { once: true });
+      pending.resolve = () => {
+        signal?.removeEventListener('abort', abandon);
+        resolve();
+      };
+      pending.reject = (error) => {
+        signal?.removeEventListener('abort', abandon);
+        reject(error);
+      };
+      this.queue.push(pending);
       this.sending ??= this.drain();
     });
   }
@@ -60,6 +127,8 @@ export class BatchingProducer {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      for (const pending of batch) pending.sending = true;
+      this.inFlight = batch.length;
       try {
         if (!this.producer) await this.connect();
         await this.producer!.send(
@@ -76,6 +145,8 @@ export class BatchingProducer {
         for (const pending of batch) pending.reject(error);
         // Its numbering is in doubt now: the next send takes a new producer id.
         this.producer = undefined;
+      } finally {
+        this.inFlight = 0;
       }
     }
     this.sending = undefined;

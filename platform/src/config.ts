@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { saslMechanisms } from '@ecosystem/streams';
 import { z } from 'zod';
+import { plainEndpoint } from './endpoints.ts';
 
 /**
  * One way to read configuration: every service declares a zod schema over environment
@@ -37,7 +38,31 @@ export function readSetting(file: string, variable: string): Buffer {
 }
 
 /** Secrets are never echoed back in an error, only whether they are set. */
-const secretVariable = /PASSWORD|SECRET|API_KEY/;
+const secretVariable = /PASSWORD|SECRET|API_KEY|TOKEN/;
+
+/**
+ * A secret may come from a file instead (`NAME_FILE=/run/secrets/name`, as Docker and
+ * Kubernetes mount secrets), so it need not sit in the environment of every process nor ever
+ * on a command line. The file's content, without its final line break, is the value.
+ */
+function withSecretFiles(variables: string[], environment: Environment): { environment: Environment; problems: Problem[] } {
+  const resolved: Environment = { ...environment };
+  const problems: Problem[] = [];
+  for (const variable of variables.filter((name) => secretVariable.test(name))) {
+    const file = environment[`${variable}_FILE`];
+    if (file === undefined) continue;
+    if (environment[variable] !== undefined) {
+      problems.push({ variable: `${variable}_FILE`, message: `set either ${variable} or ${variable}_FILE, not both` });
+      continue;
+    }
+    try {
+      resolved[variable] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push({ variable: `${variable}_FILE`, message: `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+  return { environment: resolved, problems };
+}
 
 function describeValue(variable: string, value: string | undefined): string {
   if (value === undefined) return 'it is not set';
@@ -48,12 +73,13 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   shape: Shape,
   environment: Environment = process.env,
 ): z.infer<z.ZodObject<Shape>> {
-  const result = z.object(shape).safeParse(environment);
+  const secrets = withSecretFiles(Object.keys(shape), environment);
+  const result = z.object(shape).safeParse(secrets.environment);
   const problems = result.success
     ? crossChecks.filter((check) => check.variables.every((variable) => variable in shape)).flatMap((check) => check.problems(result.data as Record<string, unknown>))
     : result.error.issues.map((issue) => ({ variable: issue.path.join('.'), message: issue.message }));
-  if (result.success && problems.length === 0) return result.data;
-  throw new ConfigError(problems.map(({ variable, message }) => `${variable}: ${message} (${describeValue(variable, environment[variable])})`));
+  if (result.success && problems.length + secrets.problems.length === 0) return result.data;
+  throw new ConfigError([...secrets.problems, ...problems].map(({ variable, message }) => `${variable}: ${message} (${describeValue(variable, secrets.environment[variable])})`));
 }
 
 const hostPort = /^[^\s:,]+:\d{1,5}$/;
@@ -64,6 +90,12 @@ export const env = {
   milliseconds: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().min(1).default(fallback),
   url: (fallback: string) => z.string().url().default(fallback),
+  /** The host:port one instance gives the others of its group (ADVERTISED_ENDPOINT), see plainEndpoint. */
+  endpoint: () =>
+    z
+      .string()
+      .refine((value) => plainEndpoint(value) !== undefined, 'expected host:port (a host name, an IPv4 address or a [bracketed] IPv6 address, and a port from 1 to 65535)')
+      .optional(),
   text: (fallback: string) => z.string().min(1).default(fallback),
   brokerList: (fallback: string) =>
     z
@@ -97,6 +129,8 @@ export const env = {
         { message: 'cannot read that file (missing, or no permission)' },
       )
       .optional(),
+  /** A shared secret such as an API token: long enough not to be guessed; empty is unset (`${API_TOKEN:-}` in a compose file). */
+  token: () => z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16, 'at least 16 characters').optional()),
   /** One of `values`, in any letter case (Kafka's own settings are upper case). */
   upperCaseEnum: <const Values extends readonly [string, ...string[]]>(values: Values) =>
     z.preprocess((value) => (typeof value === 'string' ? value.trim().toUpperCase() : value), z.enum(values, { message: `expected one of ${values.join(', ')}` })),
@@ -223,6 +257,26 @@ export const infrastructureConfig = {
 };
 
 export type InfrastructureConfig = z.infer<z.ZodObject<typeof infrastructureConfig>>;
+
+/**
+ * The token that protects the orders API, the dashboard and every mutating route (see
+ * createHttpServer), and that their clients send (`Authorization: Bearer <API_TOKEN>`).
+ * Unset, nothing asks for one.
+ */
+export const apiTokenConfig = {
+  API_TOKEN: env.token(),
+};
+
+/** What every HTTP server of the project reads. */
+export const httpServerConfig = {
+  ...apiTokenConfig,
+  /**
+   * The address it listens on: loopback by default, so a service is reachable from this
+   * machine only until someone decides otherwise (the Docker image sets 0.0.0.0: a container's
+   * port is published by Docker, on 127.0.0.1 in docker-compose.yml).
+   */
+  HOST: env.text('127.0.0.1'),
+};
 
 export function loadInfrastructureConfig(environment: Environment = process.env): InfrastructureConfig {
   return loadConfig(infrastructureConfig, environment);

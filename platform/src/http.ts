@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
@@ -5,7 +6,7 @@ import getRawBody from 'raw-body';
 import { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { collectProcessMetrics, metricsRegistry, observeHttpRequest } from './metrics.ts';
-import { probeOperations, routeMismatches, serviceDocument, type ApiDescription, type ApiOperation } from './openapi.ts';
+import { errorBody, probeOperations, routeMismatches, serviceDocument, type ApiDescription, type ApiOperation, type ApiResponse } from './openapi.ts';
 
 /** An error the client caused or must know about: its status and a JSON body naming the problem. */
 export class HttpError extends Error {
@@ -32,6 +33,15 @@ export interface HttpServerOptions {
    * description stops the service at its start, and the services' unit tests).
    */
   api?: ApiDescription;
+  /**
+   * API_TOKEN: when set, requests must carry it, as `Authorization: Bearer <token>` (or as the
+   * password of HTTP basic auth, which a browser asks for itself): every mutating request
+   * (anything but GET, HEAD and OPTIONS) and, with `protectReads`, every request to `router`.
+   * /health, /ready, /metrics and /openapi.json stay open: probes and scrapers need no secret,
+   * and they tell nothing about orders.
+   */
+  apiToken?: string;
+  protectReads?: boolean;
 }
 
 export interface HttpServer {
@@ -45,7 +55,7 @@ export interface HttpServer {
  * the process answers), `GET /ready` (readiness: the service can do its job) and `GET /metrics`
  * (Prometheus: the process, its HTTP requests by route and status, its streams applications).
  */
-export function createHttpServer({ logger, router, isReady, describe, api }: HttpServerOptions): HttpServer {
+export function createHttpServer({ logger, router, isReady, describe, api, apiToken, protectReads = false }: HttpServerOptions): HttpServer {
   collectProcessMetrics();
   const app = new Koa();
   app.use(async (ctx, next) => {
@@ -82,7 +92,8 @@ export function createHttpServer({ logger, router, isReady, describe, api }: Htt
     ctx.type = metricsRegistry.contentType;
     ctx.body = await metricsRegistry.metrics();
   });
-  const document = serviceDocument({ title: api?.title ?? 'HTTP service', ...api, operations: [...helperOperations, ...(api?.operations ?? [])] });
+  const protectedOperations = (api?.operations ?? []).map((operation) => (protectReads || !safeMethods.has(operation.method.toUpperCase()) ? { ...operation, responses: { ...operation.responses, '401': unauthorizedResponse } } : operation));
+  const document = serviceDocument({ title: api?.title ?? 'HTTP service', ...api, operations: [...helperOperations, ...protectedOperations] });
   probes.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
@@ -95,13 +106,14 @@ export function createHttpServer({ logger, router, isReady, describe, api }: Htt
   // Errors Koa cannot answer (a client that hung up mid-body) go to the structured log, not stderr.
   app.on('error', (error: Error) => logger.debug({ error: error.message }, 'connection error'));
   app.use(probes.routes());
+  if (apiToken !== undefined) app.use(requireToken(apiToken, protectReads));
   app.use(router.routes());
   app.use(router.allowedMethods());
 
   let server: Server | undefined;
   return {
     app,
-    listen(port, host = '0.0.0.0') {
+    listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server = app.listen(port, host);
         server.keepAliveTimeout = 65_000;
@@ -124,6 +136,46 @@ export function createHttpServer({ logger, router, isReady, describe, api }: Htt
       });
     },
   };
+}
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+const realm = 'order-ecosystem';
+
+const unauthorizedResponse: ApiResponse = {
+  description: 'API_TOKEN is set and the request does not carry it: `Authorization: Bearer <token>` (or basic auth with the token as password).',
+  body: errorBody,
+  headers: { 'WWW-Authenticate': { description: 'The schemes accepted: Bearer, and Basic for browsers.', schema: z.string() } },
+};
+
+/** The token of an Authorization header: `Bearer <token>`, or `Basic` with the token as the password (any user name). */
+export function presentedToken(authorization: string | undefined): string | undefined {
+  const [scheme = '', credentials = ''] = (authorization ?? '').trim().split(/\s+/, 2);
+  if (/^bearer$/i.test(scheme)) return credentials || undefined;
+  if (!/^basic$/i.test(scheme)) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+}
+
+/** Compares digests, so the time taken tells nothing of the token, its length included. */
+function sameToken(presented: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+function requireToken(token: string, protectReads: boolean): Koa.Middleware {
+  return async (ctx, next) => {
+    if (!protectReads && safeMethods.has(ctx.method)) return next();
+    const presented = presentedToken(ctx.get('authorization'));
+    if (presented !== undefined && sameToken(presented, token)) return next();
+    ctx.set('WWW-Authenticate', [`Bearer realm="${realm}"`, `Basic realm="${realm}", charset="UTF-8"`]);
+    throw new HttpError(401, 'this service needs its API token: Authorization: Bearer <API_TOKEN>', { reason: presented === undefined ? 'no token' : 'wrong token' });
+  };
+}
+
+/** The headers a client of a protected service sends: none without a token. */
+export function authorizationHeaders(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 /** The helper's own operations, described in every service's document. */

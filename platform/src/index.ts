@@ -3,6 +3,7 @@ export * from './logger.ts';
 export * from './kafka.ts';
 export * from './topics.ts';
 export * from './http.ts';
+export * from './endpoints.ts';
 export * from './metrics.ts';
 export * from './lifecycle.ts';
 export * from './streams-app.ts';

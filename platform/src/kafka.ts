@@ -53,6 +53,11 @@ export function createKafka({ clientId, config, logger, tuning }: KafkaClientOpt
  * instead of clients retrying a connection that can never succeed.
  */
 export async function connectKafka(options: KafkaClientOptions): Promise<KafkaClients> {
+  const { KAFKA_SECURITY_PROTOCOL: protocol, KAFKA_SSL_REJECT_UNAUTHORIZED: verify } = options.config;
+  if (!verify && protocol.endsWith('SSL')) {
+    // Said at every start, so that a setting meant for a quick test cannot stay on unnoticed.
+    options.logger.warn({ KAFKA_SSL_REJECT_UNAUTHORIZED: false }, 'KAFKA_SSL_REJECT_UNAUTHORIZED=false: any broker certificate is accepted, so anyone on the network path can pose as Kafka and read the credentials and records; never use it in production');
+  }
   const kafka = createKafka(options);
   try {
     await kafka.verify();

@@ -1,7 +1,7 @@
 import { topicSerdes, type TopicSerdes } from '@ecosystem/avro';
 import type { KafkaStreams, Topology } from '@ecosystem/streams';
 import type { z } from 'zod';
-import { env, infrastructureConfig } from './config.ts';
+import { env, httpServerConfig, infrastructureConfig } from './config.ts';
 import { createHttpServer, Router } from './http.ts';
 import { connectKafka, createSchemaRegistryClient } from './kafka.ts';
 import { runService } from './lifecycle.ts';
@@ -14,7 +14,7 @@ const serviceConfig = {
   ...streamsConfig,
   /** Health and readiness endpoints; 0 picks a free port. */
   PORT: env.port(0),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
 };
 
 export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
@@ -50,6 +50,7 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
       router: definition.routes?.(app) ?? new Router(),
       api: { title: definition.service, operations: [], ...definition.api },
       isReady: () => app.isReady,
+      apiToken: config.API_TOKEN,
       describe: () => ({ service: definition.service, state: app.state, tasks: app.assignedTasks }),
     });
     const port = await http.listen(config.PORT, config.HOST);

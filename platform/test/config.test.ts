@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, env, loadConfig, loadInfrastructureConfig } from '../src/config.ts';
+import { ConfigError, env, httpServerConfig, loadConfig, loadInfrastructureConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('applies defaults for a bare environment', () => {
@@ -42,5 +42,12 @@ describe('loadConfig', () => {
 
   it('rejects an unknown log level', () => {
     expect(() => loadInfrastructureConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL: .*\(got "loud"\)/);
+  });
+});
+
+describe('an HTTP server', () => {
+  it('listens on loopback unless HOST says otherwise', () => {
+    expect(loadConfig(httpServerConfig, {}).HOST).toBe('127.0.0.1');
+    expect(loadConfig(httpServerConfig, { HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
   });
 });

@@ -117,7 +117,7 @@ describe('ResponseValidator', () => {
       expect((await exchange('GET', '/v1/things/broken'))!.join()).toMatch(/does not match the documented schema: data\/size must be >= 0/);
       expect(await exchange('GET', '/no/such/path')).toBeUndefined();
       expect(await exchange('DELETE', '/v1/things/a')).toBeUndefined();
-      expect(validator.problems({ method: 'POST', target: '/v1/things' }, { status: 409, headers: {}, body: '' })).toEqual(['status 409 is not documented for POST /v1/things (documented: 201, 400, 500)']);
+      expect(validator.problems({ method: 'POST', target: '/v1/things' }, { status: 409, headers: {}, body: '' })).toEqual(['status 409 is not documented for POST /v1/things (documented: 201, 400, 401, 500)']);
       expect(validator.problems({ method: 'GET', target: '/v1/things/a' }, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":"a","size":1}' })).toEqual(['the 200 answer lacks its header x-size']);
       expect(validator.problems({ method: 'GET', target: '/v1/things/a' }, { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' })).toEqual(['the 404 answer is text/plain, documented: application/json']);
       expect(() => validator.check({ method: 'GET', target: '/v1/things/x' }, { status: 404, headers: { 'content-type': 'application/json' }, body: '{"error":"x","extra":1}' })).toThrow(/must NOT have additional properties/);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadInfrastructureConfig, type Environment } from '../src/config.ts';
 import { elasticsearchConnection, schemaRegistryClientArgs } from '../src/http-clients.ts';
-import { javaClientProperties, kafkaSecurity } from '../src/kafka.ts';
+import { connectKafka, javaClientProperties, kafkaSecurity } from '../src/kafka.ts';
+import { pino } from 'pino';
 
 const folder = mkdtempSync(path.join(os.tmpdir(), 'security-config-'));
 const ca = path.join(folder, 'ca.pem');
@@ -123,5 +124,19 @@ describe('schema registry and Elasticsearch settings', () => {
     expect(problems({ ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 'pw', ELASTICSEARCH_API_KEY: 'k' })).toEqual([
       'ELASTICSEARCH_API_KEY: set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, not both (it is set (value not shown))',
     ]);
+  });
+});
+
+describe('KAFKA_SSL_REJECT_UNAUTHORIZED=false', () => {
+  it('is warned about when a service connects, and not otherwise', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    // Nothing listens on port 1: the connection fails at once, after the warning.
+    const connect = (environment: Environment) => connectKafka({ clientId: 'warning-test', config: loadInfrastructureConfig({ KAFKA_BROKERS: '127.0.0.1:1', ...environment }), logger, tuning: { retries: 0, connectTimeoutMs: 1_000 } }).then((kafka) => kafka.close(), () => undefined);
+    await connect({ KAFKA_SECURITY_PROTOCOL: 'SSL' });
+    expect(lines).toEqual([]);
+    await connect({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_REJECT_UNAUTHORIZED: 'false' });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, msg: expect.stringContaining('KAFKA_SSL_REJECT_UNAUTHORIZED=false') });
   });
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Topics, topicSerdes, type Product } from '@ecosystem/avro';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '@ecosystem/infra';
-import { BatchingProducer, connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, loadInfrastructureConfig } from '@ecosystem/platform';
+import { apiTokenConfig, authorizationHeaders, BatchingProducer, connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, infrastructureConfig, loadConfig } from '@ecosystem/platform';
 import { checkMix, defaultCustomerCount, defaultFraudsters, defaultMix, expectedShares, OrderGenerator, parseCustomers, parseProducts, type OrderKind, type OrderMix } from './orders.ts';
 import { fetchStock, stockToWrite } from './stock.ts';
 
@@ -89,7 +89,7 @@ try {
 }
 const generator = new OrderGenerator(mix);
 
-const config = loadInfrastructureConfig();
+const config = loadConfig({ ...infrastructureConfig, ...apiTokenConfig });
 const logger = createLogger('populator', 'warn');
 const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
 const limit = options.count ?? Number.POSITIVE_INFINITY;
@@ -97,7 +97,7 @@ const deadline = options.duration === undefined ? Number.POSITIVE_INFINITY : Dat
 
 const kafka = await connectKafka({ clientId: 'populator', config, logger }).catch(exitOnStartupError('populator'));
 // Payments of orders in flight together go out in one send at a time, as the idempotent producer needs.
-const producer = new BatchingProducer(kafka.connections('populator'), logger);
+const producer = BatchingProducer.create(kafka, 'populator', logger);
 await producer.connect();
 
 async function putStock(stock: Array<[Product, number]>): Promise<void> {
@@ -150,7 +150,7 @@ async function placeOrder(): Promise<void> {
   kinds[kind] += 1;
   try {
     // The API answers within its own timeout (10 s by default); a request still open after 30 s is lost, and counted as an error.
-    const response = await fetch(`${options.url}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${options.url}/v1/orders`, { method: 'POST', headers: { ...authorizationHeaders(config.API_TOKEN), 'content-type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(30_000) });
     if (response.status !== 201) {
       counts.rejected += 1;
       if (counts.rejected <= 3) console.error(`order rejected (${response.status}): ${await response.text()}`);

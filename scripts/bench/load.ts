@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Topics, productSymbols, type TopicSerdes } from '@ecosystem/avro';
+import { authorizationHeaders } from '@ecosystem/platform';
 import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
 import { summarize, type LatencySummary } from './stats.ts';
 
@@ -50,6 +51,8 @@ export class FinalStateWatcher {
 export interface StepOptions {
   label: string;
   baseUrl: string;
+  /** API_TOKEN of the orders API, when it asks for one. */
+  apiToken?: string | undefined;
   /** Orders per second (open loop), or undefined with `clients` for a closed loop. */
   rate?: number;
   clients?: number;
@@ -96,6 +99,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const readYourWrites: number[] = [];
   let postErrors = 0;
   let non200 = 0;
+  const authorization = authorizationHeaders(options.apiToken);
 
   const placeOrder = async () => {
     const order = nextOrder();
@@ -105,7 +109,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     timings.push(timing);
     ids.push(order.id);
     try {
-      const response = await fetch(`${options.baseUrl}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+      const response = await fetch(`${options.baseUrl}/v1/orders`, { method: 'POST', headers: { ...authorization, 'content-type': 'application/json' }, body: JSON.stringify(order) });
       await response.arrayBuffer();
       if (response.status !== 201) {
         postErrors += 1;
@@ -113,7 +117,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
       }
       timing.createdAt = performance.now();
       postResponse.push(timing.createdAt - timing.sentAt);
-      const read = await fetch(`${options.baseUrl}/v1/orders/${order.id}?timeout=5000`);
+      const read = await fetch(`${options.baseUrl}/v1/orders/${order.id}?timeout=5000`, { headers: authorization });
       await read.arrayBuffer();
       readYourWrites.push(performance.now() - timing.createdAt);
       if (read.status !== 200) non200 += 1;

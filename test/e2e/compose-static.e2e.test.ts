@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { infrastructureConfig, loadConfig, streamsConfig } from '@ecosystem/platform';
+import { httpServerConfig, infrastructureConfig, loadConfig, streamsConfig } from '@ecosystem/platform';
 import { dashboardConfig } from '../../dashboard/src/config.ts';
 import { emailConfig } from '../../email-service/src/config.ts';
 import { fraudConfig } from '../../fraud-service/src/config.ts';
@@ -187,6 +187,15 @@ describe('docker-compose.yml', () => {
       for (const variable of Object.keys(service.environment ?? {})) if (!read.has(variable)) unread.push(`${name}: ${variable}`);
     }
     expect(unread).toEqual([]);
+  });
+
+  it('lets every published service listen on all interfaces of its container, where the code listens on loopback by default', () => {
+    const imageHost = /^ENV\s+HOST=(\S+)\s*$/m.exec(dockerfile)?.[1];
+    for (const [name, service] of builtServices.filter(([, candidate]) => portsOf(candidate).length > 0)) {
+      const shape = { ...infrastructureConfig, ...streamsConfig, ...httpServerConfig, ...configShapes[name] };
+      expect(loadConfig(shape, {}).HOST, `${name}: HOST by default`).toBe('127.0.0.1');
+      expect(loadConfig(shape, { ...(imageHost ? { HOST: imageHost } : {}), ...environmentOf(service) }).HOST, `${name}: HOST in its container`).toBe('0.0.0.0');
+    }
   });
 
   it('gives each service values its config accepts', () => {

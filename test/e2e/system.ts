@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
-import { createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
+import { authorizationHeaders, createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
 import { followTopics } from '@ecosystem/streams';
 import { runService } from '../../scripts/services.ts';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';
@@ -145,6 +145,11 @@ export class TestSystem {
     }
   }
 
+  /** API_TOKEN of the services, when the test gives them one: every request of the helpers carries it. */
+  get apiToken(): string | undefined {
+    return this.environment.API_TOKEN ?? process.env.API_TOKEN;
+  }
+
   /** The address of a running service's HTTP endpoints. */
   serviceUrl(service: ServiceName, instance = 0): string {
     const running = this.processes.find((process) => process.service === service && process.instance === instance && !process.stopped);
@@ -176,7 +181,7 @@ export class TestSystem {
    * of postOrder and getOrder is checked so.
    */
   async ordersRequest(target: string, init: RequestInit = {}, instance?: number): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-    const response = await fetch(`${this.ordersUrl(instance)}${target}`, init);
+    const response = await fetch(`${this.ordersUrl(instance)}${target}`, { ...init, headers: { ...authorizationHeaders(this.apiToken), ...(init.headers as Record<string, string> | undefined) } });
     const answer = await answerOf(response);
     (await this.ordersContract()).check({ method: init.method ?? 'GET', target }, answer);
     return { status: response.status, headers: response.headers, body: JSON.parse(answer.body) as Record<string, unknown> };

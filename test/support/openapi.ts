@@ -228,9 +228,12 @@ export async function withDescribedRoutes(router: Router, api: ApiDescription, u
   }
 }
 
-/** The document a service with these routes serves at GET /openapi.json (the helper refuses routes and descriptions that differ). */
-export async function servedDocument(router: Router, api: ApiDescription): Promise<OpenApiDocument> {
-  const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router, isReady: () => true, api });
+/**
+ * The document a service with these routes serves at GET /openapi.json (the helper refuses routes
+ * and descriptions that differ); `protectReads` as the service gives it (its reads answer 401 too).
+ */
+export async function servedDocument(router: Router, api: ApiDescription, protectReads = false): Promise<OpenApiDocument> {
+  const server = createHttpServer({ logger: createLogger('openapi-test', 'silent'), router, isReady: () => true, api, protectReads });
   const port = await server.listen(0, '127.0.0.1');
   try {
     const response = await fetch(`http://127.0.0.1:${port}/openapi.json`);

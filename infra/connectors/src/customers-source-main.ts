@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { connectKafka, createHttpServer, createSchemaRegistryClient, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, env, httpServerConfig, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { z } from 'zod';
 import { defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomerTable } from './customers-db.ts';
 import { startCustomersSource, type CustomersSource } from './customers-source.ts';
@@ -11,7 +11,7 @@ const config = {
   ...infrastructureConfig,
   /** /health and /ready; 0 picks a free port. */
   PORT: env.port(8106),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
   CUSTOMERS_DB: env.text(defaultCustomersDbPath),
   /** Fill the table up to CUSTOMER_COUNT customers at start (the nine seed customers first). */
   SEED_CUSTOMERS: z.enum(['true', 'false']).default('true'),
@@ -36,6 +36,7 @@ await runService(service, config, async (settings, logger) => {
     describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
     // No routes of its own: its /openapi.json describes the probes and /metrics, under its name.
     api: { title: service, operations: [] },
+    apiToken: settings.API_TOKEN,
   });
   const port = await http.listen(settings.PORT, settings.HOST);
   const kafka = await connectKafka({ clientId: service, config: settings, logger });

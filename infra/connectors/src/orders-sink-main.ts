@@ -1,4 +1,4 @@
-import { connectKafka, createHttpServer, createSchemaRegistryClient, env, infrastructureConfig, Router, runService } from '@ecosystem/platform';
+import { connectKafka, createHttpServer, createSchemaRegistryClient, env, httpServerConfig, infrastructureConfig, Router, runService } from '@ecosystem/platform';
 import { createElasticsearchClient } from './elasticsearch.ts';
 import { startOrdersSink, type OrdersSink } from './orders-sink.ts';
 
@@ -8,7 +8,7 @@ const config = {
   ...infrastructureConfig,
   /** /health and /ready; 0 picks a free port. */
   PORT: env.port(8107),
-  HOST: env.text('0.0.0.0'),
+  ...httpServerConfig,
   BULK_SIZE: env.positiveInt(500),
   /** The longest wait between retries while Elasticsearch is away. */
   RETRY_MAX_BACKOFF_MS: env.positiveInt(30_000),
@@ -25,6 +25,7 @@ await runService(service, config, async (settings, logger) => {
     describe: () => ({ service, documentsWritten: running.sink?.documentsWritten ?? 0, deadLetters: running.sink?.deadLetters ?? 0 }),
     // No routes of its own: its /openapi.json describes the probes and /metrics, under its name.
     api: { title: service, operations: [] },
+    apiToken: settings.API_TOKEN,
   });
   const port = await http.listen(settings.PORT, settings.HOST);
   const kafka = await connectKafka({ clientId: service, config: settings, logger });

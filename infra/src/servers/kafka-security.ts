@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { InfraError } from '../errors.ts';
@@ -57,6 +58,9 @@ export async function readSecrets(paths: InfraPaths): Promise<KafkaSecrets | und
 
 const password = () => randomBytes(18).toString('base64url');
 
+/** The variable through which keytool gets the stores' password. */
+const storePasswordVariable = 'ECOSYSTEM_KEYSTORE_PASSWORD';
+
 /**
  * The cluster's secrets: read when they exist, otherwise made once (a new CA, a broker
  * certificate, random passwords). keytool comes with every JDK, and the broker needs one anyway.
@@ -80,7 +84,8 @@ export async function ensureSecrets(paths: InfraPaths, java: JavaRuntime): Promi
   const caStore = path.join(directory, 'ca.p12');
   const request = path.join(directory, 'broker.csr');
   const signed = path.join(directory, 'broker.pem');
-  const store = ['-storetype', 'PKCS12', '-storepass', secrets.storePassword];
+  // keytool reads the password from its environment: on its command line every user of the machine would see it (ps).
+  const store = ['-storetype', 'PKCS12', '-storepass:env', storePasswordVariable];
   const steps: string[][] = [
     // The CA: a key pair whose certificate may sign others (basic constraints CA:true).
     ['-genkeypair', '-alias', 'ca', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=order-ecosystem local Kafka CA', '-ext', 'bc:c', '-validity', '3650', '-keystore', caStore, ...store],
@@ -99,7 +104,7 @@ export async function ensureSecrets(paths: InfraPaths, java: JavaRuntime): Promi
   for (const args of steps) {
     try {
       // keytool is a small JVM program: the quick compiler starts it faster.
-      await run(keytool, ['-J-XX:TieredStopAtLevel=1', ...args], { timeout: 60_000 });
+      await run(keytool, ['-J-XX:TieredStopAtLevel=1', ...args], { timeout: 60_000, env: { ...process.env, [storePasswordVariable]: secrets.storePassword } });
     } catch (error) {
       const output = error as { stdout?: string; stderr?: string; message?: string };
       await rm(directory, { recursive: true, force: true });
@@ -144,9 +149,37 @@ function clientEnvironmentText(secrets: KafkaSecrets): string {
 }
 
 /** kafka-storage format's arguments that create the client user's SCRAM credentials in the cluster's metadata. */
-export function scramFormatArguments(secrets: KafkaSecrets): string[] {
+function scramFormatArguments(secrets: KafkaSecrets): string[] {
   const { username, password: secret } = secrets.client;
   return ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${username},password=${secret}]`]);
+}
+
+/** One argument of a Java launcher's argument file: quoted, with backslashes and quotes escaped. */
+function argumentFileLine(argument: string): string {
+  return `"${argument.replace(/[\\"]/g, (character) => `\\${character}`)}"`;
+}
+
+/**
+ * Formats a node's storage with Kafka's StorageTool (kafka-storage format), the client user's
+ * SCRAM credentials included on a secured cluster. The tool takes them only as arguments, so
+ * the main class and its arguments go into a Java argument file (`java ... @file`), readable by
+ * its owner only and deleted once the tool is done: the command line, which `ps` shows to
+ * every user, holds no password.
+ */
+export async function formatStorage(options: { java: JavaRuntime; jvmOptions: string[]; clusterId: string; properties: string; secrets: KafkaSecrets | undefined }): Promise<void> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'kafka-format-'));
+  try {
+    const argumentFile = path.join(folder, 'arguments');
+    const toolArguments = ['kafka.tools.StorageTool', 'format', '-t', options.clusterId, '-c', options.properties, ...(options.secrets ? scramFormatArguments(options.secrets) : [])];
+    await writeFile(argumentFile, `${toolArguments.map(argumentFileLine).join('\n')}\n`, { mode: 0o600 });
+    // A one-shot tool: the quick compiler and the small collector start it faster.
+    await run(options.java.executable, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...options.jvmOptions, `@${argumentFile}`], { timeout: 60_000 });
+  } catch (error) {
+    const output = error as { stdout?: string; stderr?: string };
+    throw new InfraError('Formatting the Kafka storage failed.', 'Run `npm run infra -- reset` and start again.', `${output.stdout ?? ''}${output.stderr ?? ''}`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createKafka, createLogger, explainKafkaRefusal, kafkaConfig, type Environment } from '@ecosystem/platform';
@@ -9,10 +7,8 @@ import { findJava, type JavaRuntime } from '../java.ts';
 import { resolveClasspath } from '../maven.ts';
 import { localPaths, mavenProjects, type InfraPaths } from '../paths.ts';
 import { InfraError } from '../errors.ts';
-import { clientEnvironment, ensureSecrets, readSecrets, scramFormatArguments, secureListenerProperties, type KafkaSecrets } from './kafka-security.ts';
+import { clientEnvironment, ensureSecrets, formatStorage, readSecrets, secureListenerProperties, type KafkaSecrets } from './kafka-security.ts';
 import { clientSettings, heapOption, type LocalServer } from './server.ts';
-
-const run = promisify(execFile);
 
 export const kafkaVersion = '4.3.1';
 const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
@@ -303,19 +299,8 @@ export function kafkaNode(layout: KafkaClusterLayout, nodeId: number): LocalServ
       await writeFile(log4j, log4jConfiguration);
       const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
 
-      if (!(await exists(path.join(dataDirectory, 'meta.properties')))) {
-        try {
-          // A one-shot tool: the quick compiler and the small collector start it faster.
-          // A secured cluster's client user gets its SCRAM credentials in the metadata from the start.
-          const scram = secrets ? scramFormatArguments(secrets) : [];
-          await run(java.executable, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', format.clusterId, '-c', properties, ...scram], {
-            timeout: 60_000,
-          });
-        } catch (error) {
-          const output = error as { stdout?: string; stderr?: string };
-          throw new InfraError('Formatting the Kafka storage failed.', 'Run `npm run infra -- reset` and start again.', `${output.stdout ?? ''}${output.stderr ?? ''}`);
-        }
-      }
+      // A secured cluster's client user gets its SCRAM credentials in the metadata from the start.
+      if (!(await exists(path.join(dataDirectory, 'meta.properties')))) await formatStorage({ java, jvmOptions: jvm, clusterId: format.clusterId, properties, secrets });
       return {
         command: java.executable,
         args: [...(layout.heap ?? heapOption('kafka', '-Xms256m -Xmx512m')).split(/\s+/), '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', properties],
