@@ -142,6 +142,15 @@ export class ResolvedTopology {
     return store;
   }
 
+  /** Whether the sub-topology writes to a repartition topic (its records get new keys, whose tasks it feeds). */
+  rekeys(subtopology: Subtopology<string>): boolean {
+    const repartitionTopics = new Set(this.internalTopics.filter((topic) => topic.kind === 'repartition').map((topic) => topic.name));
+    return subtopology.nodes.some((name) => {
+      const node = this.node(name);
+      return node.kind === 'sink' && typeof node.topic === 'string' && repartitionTopics.has(node.topic);
+    });
+  }
+
   /** Every topic read by a task: the source topics of all sub-topologies. */
   get sourceTopics(): string[] {
     return [...new Set(this.subtopologies.flatMap((subtopology) => subtopology.sources))];

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ActiveTask } from '../src/engine/active-task.ts';
 import { inputLag, StreamsMetrics } from '../src/engine/metrics.ts';
-import { PartitionGroup, RecordQueue } from '../src/engine/partition-group.ts';
+import { RecordQueue } from '../src/engine/partition-group.ts';
 
 const record = (offset: number) => ({ offset, timestamp: offset, key: null, value: null, headers: {} });
 
 /** A running task as the snapshot reads it: its input queues and positions. */
 function runningTask(queues: RecordQueue[], positions: Record<string, number>, state = 'running'): ActiveTask {
-  return { state, group: new PartitionGroup(queues), inputPositions: new Map(Object.entries(positions)) } as unknown as ActiveTask;
+  return { state, queues: new Map(queues.map((queue) => [queue.topic, queue])), inputPositions: new Map(Object.entries(positions)) } as unknown as ActiveTask;
 }
 
 describe('StreamsMetrics', () => {
@@ -47,7 +47,7 @@ describe('StreamsMetrics', () => {
     metrics.task('0_9').processed = 2; // a task this instance no longer has
     metrics.rebalances = 2;
     const orders = new RecordQueue('orders', 0, 10);
-    orders.add({ topic: 'orders', partition: 0, records: [record(10), record(11), record(12)], nextOffset: 13, endOffset: 20 });
+    orders.add({ topic: 'orders', partition: 0, records: [record(10), record(11), record(12)], nextOffset: 13, endOffset: 20, highWatermark: 20 });
     const stock = new RecordQueue('stock', 0, 5); // not fetched yet: no lag known
     const running = new Map([['0_0', runningTask([orders, stock], { orders: 10, stock: 5 })]]);
 
@@ -68,7 +68,7 @@ describe('StreamsMetrics', () => {
 
   it('reports a task that is closing as not running and has no lag for it', () => {
     const queue = new RecordQueue('orders', 3, 0);
-    queue.add({ topic: 'orders', partition: 3, records: [record(0)], nextOffset: 1, endOffset: 1 });
+    queue.add({ topic: 'orders', partition: 3, records: [record(0)], nextOffset: 1, endOffset: 1, highWatermark: 1 });
     const snapshot = new StreamsMetrics().snapshot({ applicationId: 'app', state: 'running', assigned: ['0_3'], running: new Map([['0_3', runningTask([queue], { orders: 0 }, 'closed')]]) });
     expect(snapshot.tasks.get('0_3')).toBe('restoring');
     expect(snapshot.lag).toEqual([]);

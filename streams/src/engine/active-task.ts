@@ -10,7 +10,7 @@ import type { ResolvedTopology, Subtopology } from '../topology.ts';
 import type { ChangelogReader } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
 import type { StreamsMetrics, TaskCounters } from './metrics.ts';
-import { PartitionGroup, RecordQueue } from './partition-group.ts';
+import { RecordQueue } from './partition-group.ts';
 import type { RecordCollector, TopicPartitionOffset, WrittenOffsets } from './record-collector.ts';
 import { StateManager, type RestoreRange } from './state-manager.ts';
 
@@ -51,7 +51,8 @@ export class ActiveTask {
   readonly id: string;
   private stateManager: StateManager | undefined;
   private processing: StreamTask | undefined;
-  group: PartitionGroup | undefined;
+  /** Its input partitions' fetched records, by topic (the task manager orders them across partitions). */
+  readonly queues = new Map<string, RecordQueue>();
   /** Next offset to process per input topic. */
   private readonly positions = new Map<string, number>();
   private readonly committedPositions = new Map<string, number>();
@@ -135,26 +136,19 @@ export class ActiveTask {
       this.positions.set(topic, start);
       this.committedPositions.set(topic, start);
     }
-    this.group = new PartitionGroup([...starts].map(([topic, position]) => new RecordQueue(topic, this.partition, position)));
+    for (const [topic, position] of starts) this.queues.set(topic, new RecordQueue(topic, this.partition, position));
     this.state = 'running';
     return starts;
   }
 
-  addRecords(fetched: FetchedPartition): void {
-    this.group?.queues.get(fetched.topic)?.add(fetched);
+  /** Whether the task may process now: running, and not waiting to retry its head record. */
+  mayProcess(now: number): boolean {
+    return this.state === 'running' && now >= this.retryAt;
   }
 
-  /** The queue of the record this task would process next, if it may process now. */
-  nextQueue(now: number, maxIdleMs: number): RecordQueue | undefined {
-    if (this.state !== 'running' || now < this.retryAt) return undefined;
-    return this.group!.next(now, maxIdleMs);
-  }
-
-  /** When this task may process again without new records arriving (a retry or an idle wait ending). */
-  wakeUpAt(maxIdleMs: number): number | undefined {
-    if (this.state !== 'running') return undefined;
-    if (this.retryAt > Date.now()) return this.retryAt;
-    return this.group!.idleDeadline(maxIdleMs);
+  /** When this task may process again after a transient failure (undefined: it is not waiting to retry). */
+  retryDeadline(now: number): number | undefined {
+    return this.state === 'running' && this.retryAt > now ? this.retryAt : undefined;
   }
 
   /**
@@ -243,7 +237,7 @@ export class ActiveTask {
     this.retryAt = 0;
     for (const [topic, offset] of this.committedPositions) {
       this.positions.set(topic, offset);
-      this.group!.queues.get(topic)!.reset(offset);
+      this.queues.get(topic)!.reset(offset);
     }
     return new Map(this.committedPositions);
   }

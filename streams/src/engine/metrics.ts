@@ -101,7 +101,7 @@ export class StreamsMetrics {
       const task = instance.running.get(id);
       tasks.set(id, task?.state === 'running' ? 'running' : 'restoring');
       if (task?.state !== 'running') continue;
-      for (const queue of task.group?.queues.values() ?? []) {
+      for (const queue of task.queues.values()) {
         const position = task.inputPositions.get(queue.topic);
         const { endOffset } = queue;
         if (position === undefined || endOffset === undefined) continue;

@@ -1,11 +1,20 @@
 import type { FetchedPartition, FetchedRecord } from '../kafka/fetcher.ts';
 
+/**
+ * The offsets each input partition had reached (its high watermark, as last fetched) when a
+ * record arrived: everything below them was written before the record was fetched.
+ */
+type Barrier = ReadonlyMap<RecordQueue, number>;
+
 /** The fetched, not yet processed records of one input partition of a task. */
 export class RecordQueue {
   private records: FetchedRecord[] = [];
+  private barriers: Array<Barrier | undefined> = [];
   private head = 0;
   /** Where the partition ended at the last fetch (the last stable offset when reading committed). */
   endOffset: number | undefined;
+  /** The partition's high watermark at the last fetch: above the last stable offset, records of open transactions wait. */
+  highWatermark = 0;
   /** The fetcher's position after the last answer: what was fetched so far. */
   fetchedUpTo: number;
 
@@ -17,14 +26,19 @@ export class RecordQueue {
     this.fetchedUpTo = position;
   }
 
-  add({ records, nextOffset, endOffset }: FetchedPartition): void {
+  add({ records, nextOffset, endOffset, highWatermark }: FetchedPartition, barrier?: Barrier): void {
     if (this.head > 0 && this.head === this.records.length) {
       this.records = [];
+      this.barriers = [];
       this.head = 0;
     }
-    for (const record of records) this.records.push(record);
+    for (const record of records) {
+      this.records.push(record);
+      this.barriers.push(barrier);
+    }
     this.fetchedUpTo = Math.max(this.fetchedUpTo, nextOffset);
     this.endOffset = endOffset;
+    this.highWatermark = Math.max(this.highWatermark, highWatermark);
   }
 
   get size(): number {
@@ -35,12 +49,18 @@ export class RecordQueue {
     return this.records[this.head];
   }
 
+  /** The barrier of the head record: the other partitions' offsets it must wait for. */
+  headBarrier(): Barrier | undefined {
+    return this.barriers[this.head];
+  }
+
   poll(): FetchedRecord | undefined {
     const record = this.records[this.head];
     if (record === undefined) return undefined;
     this.head += 1;
     if (this.head > 4_096 && this.head * 2 > this.records.length) {
       this.records = this.records.slice(this.head);
+      this.barriers = this.barriers.slice(this.head);
       this.head = 0;
     }
     return record;
@@ -49,6 +69,7 @@ export class RecordQueue {
   /** Empties the queue for a new position (a task revived from its last commit). */
   reset(position: number): void {
     this.records = [];
+    this.barriers = [];
     this.head = 0;
     this.fetchedUpTo = position;
     this.endOffset = undefined;
@@ -61,26 +82,64 @@ export class RecordQueue {
 }
 
 /**
- * The input partitions of a task and the choice of the next record: the one with the smallest
- * timestamp among the partitions' heads (Kafka Streams' PartitionGroup). A partition that is
- * empty but known to have records, or not yet fetched at all, makes the task wait, up to
- * `maxIdleMs`, so that, for example, stock written before an order is read before the order
- * is checked against it. A partition that is empty and read to its end does not hold the task.
+ * Input partitions whose records are processed in timestamp order (Kafka Streams'
+ * PartitionGroup): the record with the smallest timestamp among the partitions' heads goes
+ * first. A partition that is empty but known to have records, or not yet fetched at all, makes
+ * the group wait, up to `maxIdleMs`, so that, for example, stock written before an order is
+ * read before the order is checked against it. A partition that is empty and read to its end
+ * does not hold the group.
+ *
+ * A group is one task's partitions, as in Kafka Streams, or, for a sub-topology that re-keys its
+ * records (writes them to a repartition topic), the partitions of all its tasks on the instance:
+ * the records of one new key then leave in timestamp order, whatever partition each came from
+ * (the orders of one customer, posted one after another, reach the customer's task in posting
+ * order). Such a group also waits for what was written before a record but is not readable yet:
+ * a record written to one partition right after another producer opened a transaction there
+ * stays hidden until that transaction ends, while a later record of another partition is
+ * visible at once. Each record carries the other partitions' high watermarks as of its arrival
+ * (its barrier), and goes only once each of them is fetched that far (or after `maxIdleMs`).
  */
 export class PartitionGroup {
-  readonly queues: Map<string, RecordQueue>;
+  private readonly queues = new Set<RecordQueue>();
   private waitingSince: number | undefined;
+  /** Tasks of the group that are assigned but not running yet: their partitions are not fetched. */
+  pendingTasks = 0;
 
-  constructor(queues: readonly RecordQueue[]) {
-    this.queues = new Map(queues.map((queue) => [queue.topic, queue]));
+  constructor(readonly crossPartitionOrder: boolean) {}
+
+  addQueue(queue: RecordQueue): void {
+    this.queues.add(queue);
   }
 
-  /** The queue whose head record is next, or undefined when the task has none or must wait. */
-  next(now: number, maxIdleMs: number): RecordQueue | undefined {
+  removeQueue(queue: RecordQueue): void {
+    this.queues.delete(queue);
+  }
+
+  get isEmpty(): boolean {
+    return this.queues.size === 0;
+  }
+
+  /** Hands fetched records to their queue, with their barrier when the group orders across partitions. */
+  add(queue: RecordQueue, fetched: FetchedPartition): void {
+    let barrier: Barrier | undefined;
+    if (this.crossPartitionOrder && fetched.records.length > 0 && this.queues.size > 1) {
+      const offsets = new Map<RecordQueue, number>();
+      for (const other of this.queues) if (other !== queue && other.highWatermark > other.fetchedUpTo) offsets.set(other, other.highWatermark);
+      if (offsets.size > 0) barrier = offsets;
+    }
+    queue.add(fetched, barrier);
+  }
+
+  /**
+   * The queue whose head record is next, or undefined when the group has none or must wait.
+   * `mayProcess` excludes queues whose task cannot process now (a retry pending): their heads
+   * still count, so the group waits for them rather than overtake them.
+   */
+  next(now: number, maxIdleMs: number, mayProcess: (queue: RecordQueue) => boolean): RecordQueue | undefined {
     let best: RecordQueue | undefined;
     let bestTimestamp = Infinity;
-    let blocked = false;
-    for (const queue of this.queues.values()) {
+    let blocked = this.crossPartitionOrder && this.pendingTasks > 0;
+    for (const queue of this.queues) {
       const head = queue.peek();
       if (head === undefined) {
         if (!queue.caughtUp) blocked = true;
@@ -91,6 +150,11 @@ export class PartitionGroup {
         bestTimestamp = head.timestamp;
       }
     }
+    if (best && !mayProcess(best)) return undefined;
+    if (best && !blocked) {
+      const barrier = best.headBarrier();
+      if (barrier) for (const [other, offset] of barrier) if (this.queues.has(other) && other.fetchedUpTo < offset) blocked = true;
+    }
     if (!best || !blocked) {
       this.waitingSince = undefined;
       return best;
@@ -99,7 +163,7 @@ export class PartitionGroup {
     return now - this.waitingSince >= maxIdleMs ? best : undefined;
   }
 
-  /** When a waiting task stops waiting (undefined: it is not waiting). */
+  /** When a waiting group stops waiting (undefined: it is not waiting). */
   idleDeadline(maxIdleMs: number): number | undefined {
     return this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs;
   }

@@ -7,7 +7,7 @@ import { taskId } from '../task.ts';
 import type { Subtopology } from '../topology.ts';
 import { ReadStopped } from './changelog-reader.ts';
 import { ActiveTask, type TaskContext, type TaskOffsets } from './active-task.ts';
-import type { RecordQueue } from './partition-group.ts';
+import { PartitionGroup, type RecordQueue } from './partition-group.ts';
 import type { TopicPartitionOffset, WrittenOffsets } from './record-collector.ts';
 
 /** What the task manager needs from the instance's consumer: where to read each input partition. */
@@ -42,6 +42,10 @@ const maxBufferedPerPartition = 2_000;
 export class TaskManager {
   readonly tasks = new Map<string, ActiveTask>();
   private readonly byInput = new Map<string, ActiveTask>();
+  /** The group a running task's partitions are ordered in: its own, or its sub-topology's when that re-keys. */
+  private readonly groupOfTask = new Map<ActiveTask, PartitionGroup>();
+  private readonly subtopologyGroups = new Map<number, PartitionGroup>();
+  private readonly taskOfQueue = new Map<RecordQueue, ActiveTask>();
   /** Tasks restoring or waiting to retry their start, with the promise of that start. */
   private readonly starting = new Map<string, { task: ActiveTask; started: Promise<void> }>();
   private assigned = new Set<string>();
@@ -100,6 +104,7 @@ export class TaskManager {
       }
       const starts = await task.start(offsets);
       this.tasks.set(task.id, task);
+      this.join(task);
       for (const [topic, offset] of starts) {
         this.byInput.set(partitionKey(topic, task.partition), task);
         input.assign(topic, task.partition, offset);
@@ -133,8 +138,35 @@ export class TaskManager {
     return { committed: new Map([...committed].flatMap(([topic, offsets]) => (offsets.has(task.partition) ? [[topic, offsets.get(task.partition)!]] : []))), logs };
   }
 
+  /** Puts a started task's partitions in their group (see PartitionGroup: which records wait for which). */
+  private join(task: ActiveTask): void {
+    let group: PartitionGroup;
+    if (this.options.context.topology.rekeys(task.subtopology)) {
+      group = this.subtopologyGroups.get(task.subtopology.id) ?? new PartitionGroup(true);
+      this.subtopologyGroups.set(task.subtopology.id, group);
+    } else {
+      group = new PartitionGroup(false);
+    }
+    this.groupOfTask.set(task, group);
+    for (const queue of task.queues.values()) {
+      group.addQueue(queue);
+      this.taskOfQueue.set(queue, task);
+    }
+  }
+
+  private leave(task: ActiveTask): void {
+    const group = this.groupOfTask.get(task);
+    this.groupOfTask.delete(task);
+    for (const queue of task.queues.values()) {
+      group?.removeQueue(queue);
+      this.taskOfQueue.delete(queue);
+    }
+    if (group?.isEmpty) this.subtopologyGroups.delete(task.subtopology.id);
+  }
+
   private async closeTask(task: ActiveTask): Promise<void> {
     this.tasks.delete(task.id);
+    this.leave(task);
     for (const topic of task.inputTopics) {
       this.byInput.delete(partitionKey(topic, task.partition));
       this.options.input.unassign(topic, task.partition);
@@ -146,22 +178,28 @@ export class TaskManager {
   /** Hands fetched records to their task; pauses partitions whose queue is long. */
   addRecords(fetched: FetchedPartition): void {
     const task = this.byInput.get(partitionKey(fetched.topic, fetched.partition));
-    if (!task) return;
-    task.addRecords(fetched);
-    const queue = task.group?.queues.get(fetched.topic);
-    if (queue && queue.size > maxBufferedPerPartition) this.options.input.pause(fetched.topic, fetched.partition);
+    const queue = task?.queues.get(fetched.topic);
+    const group = task && this.groupOfTask.get(task);
+    if (!queue || !group) return;
+    group.add(queue, fetched);
+    if (queue.size > maxBufferedPerPartition) this.options.input.pause(fetched.topic, fetched.partition);
   }
 
-  /** The task and queue holding the record to process next: the smallest head timestamp among tasks that may process. */
+  /** The task and queue holding the record to process next: the smallest head timestamp among the groups that may process. */
   next(now: number, maxIdleMs: number): { task: ActiveTask; queue: RecordQueue } | undefined {
+    for (const [id, group] of this.subtopologyGroups) {
+      let pending = 0;
+      for (const { task } of this.starting.values()) if (task.subtopology.id === id) pending += 1;
+      group.pendingTasks = pending;
+    }
     let best: { task: ActiveTask; queue: RecordQueue } | undefined;
     let bestTimestamp = Infinity;
-    for (const task of this.tasks.values()) {
-      const queue = task.nextQueue(now, maxIdleMs);
+    for (const group of new Set(this.groupOfTask.values())) {
+      const queue = group.next(now, maxIdleMs, (candidate) => this.taskOfQueue.get(candidate)?.mayProcess(now) === true);
       if (!queue) continue;
       const timestamp = queue.peek()!.timestamp;
       if (timestamp < bestTimestamp) {
-        best = { task, queue };
+        best = { task: this.taskOfQueue.get(queue)!, queue };
         bestTimestamp = timestamp;
       }
     }
@@ -171,17 +209,19 @@ export class TaskManager {
   /** Resumes fetching partitions whose queue has room again. */
   resumeDrained(): void {
     for (const task of this.tasks.values()) {
-      for (const queue of task.group?.queues.values() ?? []) if (queue.size < maxBufferedPerPartition / 2) this.options.input.resume(queue.topic, queue.partition);
+      for (const queue of task.queues.values()) if (queue.size < maxBufferedPerPartition / 2) this.options.input.resume(queue.topic, queue.partition);
     }
   }
 
-  /** The earliest time a task stops waiting without new records (an idle wait or a retry ending). */
+  /** The earliest time a group stops waiting, or a task may retry, without new records arriving. */
   wakeUpAt(maxIdleMs: number): number | undefined {
+    const now = Date.now();
     let earliest: number | undefined;
-    for (const task of this.tasks.values()) {
-      const at = task.wakeUpAt(maxIdleMs);
+    const consider = (at: number | undefined) => {
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
-    }
+    };
+    for (const group of new Set(this.groupOfTask.values())) consider(group.idleDeadline(maxIdleMs));
+    for (const task of this.tasks.values()) consider(task.retryDeadline(now));
     return earliest;
   }
 

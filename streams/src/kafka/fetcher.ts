@@ -24,6 +24,8 @@ export interface FetchedPartition {
   nextOffset: number;
   /** The partition's end as of this fetch: the last stable offset when reading committed, else the high watermark. */
   endOffset: number;
+  /** The high watermark as of this fetch: reading committed, records between the end and it belong to open transactions. */
+  highWatermark: number;
 }
 
 export interface FetcherOptions {
@@ -172,8 +174,9 @@ export class Fetcher {
         }
         const { records, nextOffset } = decodeBatches(answer.records ?? [], asked.position, this.options.readCommitted ? (answer.abortedTransactions ?? []) : []);
         state.position = nextOffset;
-        const endOffset = Number(this.options.readCommitted ? answer.lastStableOffset : answer.highWatermark);
-        this.options.onFetched({ topic, partition: answer.partitionIndex, records, nextOffset, endOffset });
+        const highWatermark = Number(answer.highWatermark);
+        const endOffset = this.options.readCommitted ? Number(answer.lastStableOffset) : highWatermark;
+        this.options.onFetched({ topic, partition: answer.partitionIndex, records, nextOffset, endOffset, highWatermark });
       }
     }
     if (failure === undefined) {
