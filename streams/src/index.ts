@@ -1,7 +1,7 @@
 export { StreamsBuilder, KStream, KTable, KGroupedStream, GlobalKTable, TimeWindowedKStream, SessionWindowedKStream, Stores } from './builder.ts';
 export type { StreamSerdes, StoreBuilder, Named, WindowedAggregateOptions } from './builder.ts';
 export { Topology, ResolvedTopology } from './topology.ts';
-export type { Processor, ProcessorContext, ProcessorSupplier } from './processor.ts';
+export type { Processor, ProcessorContext, ProcessorSupplier, PunctuationType, Cancellable } from './processor.ts';
 export { ContextualProcessor } from './processor.ts';
 export type { StreamRecord, RecordHeaders } from './record.ts';
 export { encodeHeaders } from './record.ts';

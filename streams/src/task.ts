@@ -1,11 +1,21 @@
-import type { Processor, ProcessorContext } from './processor.ts';
+import type { Cancellable, Processor, ProcessorContext, PunctuationType } from './processor.ts';
 import type { OutgoingRecord, RawRecord, StreamRecord } from './record.ts';
 import type { OpenStore } from './stores/factory.ts';
 import type { StateStore } from './stores/state-store.ts';
 import type { ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
 import type { ResolvedTopology, SinkNode, SourceNode, Subtopology } from './topology.ts';
 
-export type FailureStage = 'deserialization' | 'processing';
+export type FailureStage = 'deserialization' | 'processing' | 'punctuation';
+
+interface Punctuator {
+  node: string;
+  intervalMs: number;
+  type: PunctuationType;
+  callback: (timestamp: number) => void | Promise<void>;
+  /** When it runs next (stream time or wall clock); undefined for stream time until the task has seen a record. */
+  next: number | undefined;
+  cancelled: boolean;
+}
 
 /** A record the task could not handle; the engine sends it to the dead-letter topic. */
 export class RecordFailure extends Error {
@@ -37,6 +47,11 @@ export class StreamTask {
   private readonly outputs: OutgoingRecord[] = [];
   private current: { topic: string; partition: number; offset: string } | undefined;
   private time = -1;
+  private readonly punctuators: Punctuator[] = [];
+  /** Told by the engine: whether the task's inputs are read to their end (see ProcessorContext.inputsCaughtUp). */
+  inputsCaughtUp: () => boolean = () => true;
+  /** The wall clock of wall-clock punctuations (the test driver's own in tests). */
+  clock: () => number = Date.now;
 
   constructor(
     private readonly topology: ResolvedTopology,
@@ -80,6 +95,7 @@ export class StreamTask {
   private contextFor(nodeName: string, children: readonly string[]): ProcessorContext<unknown, unknown> {
     const current = () => this.current;
     const time = () => this.time;
+    const caughtUp = () => this.inputsCaughtUp();
     return {
       applicationId: this.applicationId,
       taskId: this.id,
@@ -90,7 +106,11 @@ export class StreamTask {
       get streamTime() {
         return time();
       },
+      get inputsCaughtUp() {
+        return caughtUp();
+      },
       forward: (record) => this.forwardTo(children, record),
+      schedule: (intervalMs, type, callback) => this.schedule(nodeName, intervalMs, type, callback),
       getStateStore: <S extends StateStore>(storeName: string): S => {
         const node = this.topology.node(nodeName);
         const allowed = node.kind === 'processor' && node.stores.includes(storeName);
@@ -99,6 +119,58 @@ export class StreamTask {
         return store as S;
       },
     };
+  }
+
+  private schedule(node: string, intervalMs: number, type: PunctuationType, callback: (timestamp: number) => void | Promise<void>): Cancellable {
+    if (!(intervalMs > 0)) throw new Error(`a punctuation interval must be positive, not ${intervalMs}`);
+    const punctuator: Punctuator = { node, intervalMs, type, callback, next: type === 'wall-clock' ? this.clock() + intervalMs : undefined, cancelled: false };
+    this.punctuators.push(punctuator);
+    return {
+      cancel: () => {
+        punctuator.cancelled = true;
+        this.punctuators.splice(this.punctuators.indexOf(punctuator), 1);
+      },
+    };
+  }
+
+  /**
+   * Runs the punctuations that are due: wall-clock ones whose time `now` has reached, stream-time
+   * ones whose time the task's stream time has reached. Each is all-or-nothing, like a record.
+   * Throws RecordFailure (stage 'punctuation') after rolling back one that failed.
+   */
+  async punctuate(now: number): Promise<number> {
+    let ran = 0;
+    for (const punctuator of [...this.punctuators]) {
+      if (punctuator.cancelled) continue;
+      const clock = punctuator.type === 'wall-clock' ? now : this.time;
+      if (punctuator.type === 'stream-time' && punctuator.next === undefined) {
+        if (this.time < 0) continue;
+        punctuator.next = this.time + punctuator.intervalMs;
+        continue;
+      }
+      if (clock < punctuator.next!) continue;
+      // Missed intervals are not made up for: the next one is a whole interval after this one.
+      punctuator.next = clock + punctuator.intervalMs;
+      const outputMark = this.outputs.length;
+      for (const { bytes } of this.stores.values()) bytes.beginRecord();
+      try {
+        await punctuator.callback(clock);
+        for (const { bytes } of this.stores.values()) bytes.endRecord();
+        ran += 1;
+      } catch (error) {
+        for (const { bytes } of this.stores.values()) bytes.rollbackRecord();
+        this.outputs.length = outputMark;
+        throw new RecordFailure('punctuation', error);
+      }
+    }
+    return ran;
+  }
+
+  /** When the next wall-clock punctuation is due (undefined: none scheduled). */
+  get nextWallClockPunctuation(): number | undefined {
+    let earliest: number | undefined;
+    for (const punctuator of this.punctuators) if (punctuator.type === 'wall-clock' && (earliest === undefined || punctuator.next! < earliest)) earliest = punctuator.next;
+    return earliest;
   }
 
   private async forwardTo(children: readonly string[], record: StreamRecord<unknown, unknown>): Promise<void> {
@@ -165,6 +237,7 @@ export class StreamTask {
   async close(): Promise<void> {
     for (const processor of this.processors.values()) await processor.close?.();
     this.processors.clear();
+    this.punctuators.length = 0;
   }
 }
 
@@ -175,6 +248,6 @@ export class StreamTask {
 function readOnly(store: StateStore | undefined): StateStore | undefined {
   if (!store) return undefined;
   const source = store as ReadOnlyKeyValueStore<unknown, unknown>;
-  const view: ReadOnlyKeyValueStore<unknown, unknown> = { name: store.name, get: (key) => source.get(key), all: () => source.all() };
+  const view: ReadOnlyKeyValueStore<unknown, unknown> = { name: store.name, get: (key) => source.get(key), all: () => source.all(), range: (from, to) => source.range(from, to) };
   return view;
 }

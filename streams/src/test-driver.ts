@@ -13,6 +13,8 @@ export interface DriverOptions {
   applicationId?: string;
   /** Partitions of every topic (records are placed by the murmur2 partitioner). Default 1. */
   partitions?: number;
+  /** The driver's wall clock at the start (wall-clock punctuations follow it; `advanceWallClockTime` moves it). Default: now. */
+  wallClockStartMs?: number;
 }
 
 export interface TestRecord<K, V> {
@@ -56,11 +58,13 @@ export class TopologyTestDriver {
   private readonly globalTopics = new Map<string, OpenStore>();
   private readonly offsets = new Map<string, number>();
   readonly deadLetters: DeadLetter[] = [];
+  private wallClock: number;
 
   private constructor(topology: Topology, options: DriverOptions) {
     this.applicationId = options.applicationId ?? 'test-app';
     this.topology = topology.resolve(this.applicationId);
     this.partitions = options.partitions ?? 1;
+    this.wallClock = options.wallClockStartMs ?? Date.now();
   }
 
   static async create(topology: Topology, options: DriverOptions = {}): Promise<TopologyTestDriver> {
@@ -89,6 +93,7 @@ export class TopologyTestDriver {
         const database = await this.open();
         const stores = new Map(subtopology.stores.map((name) => [name, openStore(database, this.topology.stores.get(name)!)]));
         const task = new StreamTask(this.topology, subtopology, partition, stores, globalStoreViews);
+        task.clock = () => this.wallClock;
         await task.init();
         this.tasks.set(task.id, task);
       }
@@ -143,8 +148,31 @@ export class TopologyTestDriver {
     await this.pipeBytes(topic, keyBytes, valueBytes, timestamp, headers);
   }
 
+  /** Moves the driver's wall clock and runs the wall-clock punctuations that come due, with everything they write. */
+  async advanceWallClockTime(ms: number): Promise<void> {
+    this.wallClock += ms;
+    const queue: LoggedRecord[] = [];
+    for (const task of this.tasks.values()) await this.punctuate(task, queue);
+    await this.deliver(queue);
+  }
+
+  private async punctuate(task: StreamTask, queue: LoggedRecord[]): Promise<void> {
+    try {
+      await task.punctuate(this.wallClock);
+    } catch (error) {
+      if (!(error instanceof RecordFailure)) throw error;
+      this.deadLetters.push({ topic: '', partition: task.partition, offset: '', stage: error.stage, error: error.message });
+    }
+    for (const output of task.drainOutputs()) queue.push(this.append(output));
+    await this.commit(task);
+  }
+
   private async pipeBytes(topic: string, key: Buffer | null, value: Buffer | null, timestamp: number, headers: RecordHeaders): Promise<void> {
-    const queue: LoggedRecord[] = [this.append({ topic, key, value, timestamp, headers })];
+    await this.deliver([this.append({ topic, key, value, timestamp, headers })]);
+  }
+
+  /** Hands each record to the tasks reading its topic and partition, then what they write, to the end; stream-time punctuations run after each record. */
+  private async deliver(queue: LoggedRecord[]): Promise<void> {
     while (queue.length > 0) {
       const record = queue.shift()!;
       const global = this.globalTopics.get(record.topic);
@@ -160,6 +188,7 @@ export class TopologyTestDriver {
         }
         for (const output of task.drainOutputs()) queue.push(this.append(output));
         await this.commit(task);
+        await this.punctuate(task, queue);
       }
     }
   }

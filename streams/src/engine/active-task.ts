@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { FetchedPartition } from '../kafka/fetcher.ts';
 import { partitionKey } from '../kafka/partition-key.ts';
 import { backoffDelay, describeError } from '../kafka/retry.ts';
 import type { RawRecord } from '../record.ts';
@@ -126,8 +125,7 @@ export class ActiveTask {
 
   /** Starts the processors; input is read from the committed offsets (the log start where none are). */
   async start(offsets: TaskOffsets): Promise<Map<string, number>> {
-    const { topology, globalStores, rejectNullKeys } = this.context;
-    this.processing = new StreamTask(topology, this.subtopology, this.partition, this.stateManager!.stores, globalStores, rejectNullKeys);
+    this.processing = this.newStreamTask();
     await this.processing.init();
     const starts = new Map<string, number>();
     for (const topic of this.inputTopics) {
@@ -139,6 +137,33 @@ export class ActiveTask {
     for (const [topic, position] of starts) this.queues.set(topic, new RecordQueue(topic, this.partition, position));
     this.state = 'running';
     return starts;
+  }
+
+  private newStreamTask(): StreamTask {
+    const { topology, globalStores, rejectNullKeys } = this.context;
+    const task = new StreamTask(topology, this.subtopology, this.partition, this.stateManager!.stores, globalStores, rejectNullKeys);
+    task.inputsCaughtUp = () => [...this.queues.values()].every((queue) => queue.caughtUp);
+    return task;
+  }
+
+  /**
+   * Runs the punctuations that are due; their outputs go to the record collector. One that fails
+   * is rolled back and logged: it runs again at its next time.
+   */
+  async punctuate(now: number): Promise<void> {
+    if (this.state !== 'running') return;
+    try {
+      await this.processing!.punctuate(now);
+    } catch (error) {
+      if (!(error instanceof RecordFailure)) throw error;
+      this.context.logger.warn({ task: this.id, error: error.message }, 'a punctuation failed; its changes are rolled back');
+    }
+    for (const output of this.processing!.drainOutputs()) this.context.collector.send(output);
+  }
+
+  /** When the task's next wall-clock punctuation is due. */
+  get nextPunctuation(): number | undefined {
+    return this.state === 'running' ? this.processing?.nextWallClockPunctuation : undefined;
   }
 
   /** Whether the task may process now: running, and not waiting to retry its head record. */
@@ -232,7 +257,7 @@ export class ActiveTask {
     if (this.state !== 'running') return new Map();
     this.stateManager!.dropUncommitted();
     await this.processing!.close().catch(() => undefined);
-    this.processing = new StreamTask(this.context.topology, this.subtopology, this.partition, this.stateManager!.stores, this.context.globalStores, this.context.rejectNullKeys);
+    this.processing = this.newStreamTask();
     await this.processing.init();
     this.retryAt = 0;
     for (const [topic, offset] of this.committedPositions) {

@@ -264,6 +264,7 @@ export class KafkaStreams {
         if (this.needsRecovery !== undefined) await this.recover();
         if (this.rebalanceStarted || this.pendingAssignment) await this.handleRebalance();
         const processed = await this.processSlice();
+        if (!this.rebalanceStarted && !this.pendingAssignment && !this.collector.failed) await this.taskManager.punctuate(Date.now());
         this.collector.kick();
         this.taskManager.resumeDrained();
         if (this.commitNeeded()) await this.commit();

@@ -206,6 +206,11 @@ export class TaskManager {
     return best;
   }
 
+  /** Runs every running task's due punctuations. */
+  async punctuate(now: number): Promise<void> {
+    for (const task of this.tasks.values()) await task.punctuate(now);
+  }
+
   /** Resumes fetching partitions whose queue has room again. */
   resumeDrained(): void {
     for (const task of this.tasks.values()) {
@@ -221,7 +226,10 @@ export class TaskManager {
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     };
     for (const group of new Set(this.groupOfTask.values())) consider(group.idleDeadline(maxIdleMs));
-    for (const task of this.tasks.values()) consider(task.retryDeadline(now));
+    for (const task of this.tasks.values()) {
+      consider(task.retryDeadline(now));
+      consider(task.nextPunctuation);
+    }
     return earliest;
   }
 

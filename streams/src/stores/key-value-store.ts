@@ -6,6 +6,12 @@ import type { StateStore } from './state-store.ts';
 export interface ReadOnlyKeyValueStore<K, V> extends StateStore {
   get(key: K): Promise<V | undefined>;
   all(): AsyncGenerator<[K, V]>;
+  /**
+   * Entries with `from` <= key < `to` (either bound optional), in the order of the serialized
+   * keys' bytes: a key serde that keeps order (big-endian numbers first, say) makes it a range of
+   * the keys' values.
+   */
+  range(from?: K, to?: K): AsyncGenerator<[K, V]>;
 }
 
 export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
@@ -37,8 +43,14 @@ export class LevelKeyValueStore<K, V> implements KeyValueStore<K, V> {
     this.bytes.delete(this.keySerde.serialize(key));
   }
 
-  async *all(): AsyncGenerator<[K, V]> {
-    for await (const [key, value] of this.bytes.range()) {
+  all(): AsyncGenerator<[K, V]> {
+    return this.range();
+  }
+
+  async *range(from?: K, to?: K): AsyncGenerator<[K, V]> {
+    const gte = from === undefined ? undefined : this.keySerde.serialize(from);
+    const lt = to === undefined ? undefined : this.keySerde.serialize(to);
+    for await (const [key, value] of this.bytes.range(gte, lt)) {
       yield [this.keySerde.deserialize(key), this.valueSerde.deserialize(value)];
     }
   }
