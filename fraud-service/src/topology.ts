@@ -15,8 +15,10 @@ export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings, hook
     .mapValues(orderValue)
     .groupBy((_id, value) => value.order.customerId, { name: 'orders-by-customer', serdes: { key: longSerde, value: jsonSerde<OrderValue>() } })
     .windowedBy(SessionWindows.withInactivityGap(settings.sessionGapMs).grace(settings.graceMs))
-    // An order older than its customer's closed session plus the grace gets no verdict (and stays
-    // CREATED): orders are stamped when they are posted, so only a replay of old data meets this.
+    // An order older than its customer's closed session plus the grace gets no verdict: the
+    // aggregator ends it FAILED after its time limit. Orders are stamped when they are posted, so
+    // only a replay of old data meets this (a timestamp far ahead, which would close sessions
+    // early, is refused by the runtime).
     .reduce(addToTotal, { storeName: 'customer-session-totals', ...(hooks.onLateOrder ? { onLateRecord: hooks.onLateOrder } : {}) })
     .toStream()
     // Sessions merged into a newer one are retracted with a null total: nothing to judge there.

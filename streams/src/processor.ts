@@ -32,6 +32,8 @@ export interface ProcessorContext<KOut, VOut> {
    * this, so that a backlog being worked through after a restart does not count as overdue).
    */
   readonly inputsCaughtUp: boolean;
+  /** The wall clock wall-clock punctuations follow (the test driver's own in tests). */
+  currentSystemTimeMs(): number;
   forward(record: StreamRecord<KOut, VOut>): Promise<void>;
   getStateStore<S extends StateStore>(name: string): S;
   /**

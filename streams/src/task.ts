@@ -5,7 +5,7 @@ import type { StateStore } from './stores/state-store.ts';
 import type { ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
 import type { ResolvedTopology, SinkNode, SourceNode, Subtopology } from './topology.ts';
 
-export type FailureStage = 'deserialization' | 'processing' | 'punctuation';
+export type FailureStage = 'timestamp' | 'deserialization' | 'processing' | 'punctuation';
 
 interface Punctuator {
   node: string;
@@ -52,6 +52,12 @@ export class StreamTask {
   inputsCaughtUp: () => boolean = () => true;
   /** The wall clock of wall-clock punctuations (the test driver's own in tests). */
   clock: () => number = Date.now;
+  /**
+   * Records stamped further ahead of the wall clock are refused (dead-lettered): one record from
+   * a producer whose clock is off by a year would move stream time a year ahead for good, and
+   * close every window and session of the task.
+   */
+  maxFutureTimestampMs = Infinity;
 
   constructor(
     private readonly topology: ResolvedTopology,
@@ -111,6 +117,7 @@ export class StreamTask {
       },
       forward: (record) => this.forwardTo(children, record),
       schedule: (intervalMs, type, callback) => this.schedule(nodeName, intervalMs, type, callback),
+      currentSystemTimeMs: () => this.clock(),
       getStateStore: <S extends StateStore>(storeName: string): S => {
         const node = this.topology.node(nodeName);
         const allowed = node.kind === 'processor' && node.stores.includes(storeName);
@@ -198,9 +205,12 @@ export class StreamTask {
     if (!source) throw new Error(`task ${this.id} does not read ${topic}`);
     const outputMark = this.outputs.length;
     for (const { bytes } of this.stores.values()) bytes.beginRecord();
-    let stage: 'deserialization' | 'processing' = 'deserialization';
+    let stage: FailureStage = 'timestamp';
     const timeBefore = this.time;
     try {
+      const ahead = raw.timestamp - this.clock();
+      if (ahead > this.maxFutureTimestampMs) throw new Error(`the record's timestamp ${new Date(raw.timestamp).toISOString()} is ${Math.round(ahead / 1_000)} s ahead of the clock (at most ${Math.round(this.maxFutureTimestampMs / 1_000)} s are taken)`);
+      stage = 'deserialization';
       if (raw.key === null && this.rejectNullKeys) throw new Error('a record without a key: every topic of this application is keyed');
       const key = raw.key === null ? null : await source.serdes.key.deserialize(raw.key);
       const value = raw.value === null ? null : await source.serdes.value.deserialize(raw.value);

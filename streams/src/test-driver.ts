@@ -15,6 +15,8 @@ export interface DriverOptions {
   partitions?: number;
   /** The driver's wall clock at the start (wall-clock punctuations follow it; `advanceWallClockTime` moves it). Default: now. */
   wallClockStartMs?: number;
+  /** Dead-letter records stamped further ahead of the driver's clock (as KafkaStreams' option). Default: take any. */
+  maxFutureTimestampMs?: number;
 }
 
 export interface TestRecord<K, V> {
@@ -59,12 +61,14 @@ export class TopologyTestDriver {
   private readonly offsets = new Map<string, number>();
   readonly deadLetters: DeadLetter[] = [];
   private wallClock: number;
+  private readonly maxFutureTimestampMs: number;
 
   private constructor(topology: Topology, options: DriverOptions) {
     this.applicationId = options.applicationId ?? 'test-app';
     this.topology = topology.resolve(this.applicationId);
     this.partitions = options.partitions ?? 1;
     this.wallClock = options.wallClockStartMs ?? Date.now();
+    this.maxFutureTimestampMs = options.maxFutureTimestampMs ?? Infinity;
   }
 
   static async create(topology: Topology, options: DriverOptions = {}): Promise<TopologyTestDriver> {
@@ -94,6 +98,7 @@ export class TopologyTestDriver {
         const stores = new Map(subtopology.stores.map((name) => [name, openStore(database, this.topology.stores.get(name)!)]));
         const task = new StreamTask(this.topology, subtopology, partition, stores, globalStoreViews);
         task.clock = () => this.wallClock;
+        task.maxFutureTimestampMs = this.maxFutureTimestampMs;
         await task.init();
         this.tasks.set(task.id, task);
       }

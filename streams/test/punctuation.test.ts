@@ -116,3 +116,18 @@ describe('key-value range', () => {
     expect(await collect(store.range(257))).toEqual([[300, 'c'], [1_000, 'd']]);
   });
 });
+
+describe('timestamps from the future', () => {
+  it('dead-letters a record stamped further ahead of the clock than allowed, which then moves no stream time', async () => {
+    const driver = await start(tallying('stream-time'), { wallClockStartMs: 1_000_000, maxFutureTimestampMs: 60_000 });
+    const input = driver.inputTopic('events', strings);
+    await input.pipe('a', 'x', 1_000_000);
+    await input.pipe('poison', 'x', 1_000_000 + 365 * 24 * 3_600_000);
+    expect(driver.deadLetters).toEqual([expect.objectContaining({ stage: 'timestamp', error: expect.stringMatching(/ahead of the clock/) })]);
+    // Stream time stayed where it was: no punctuation ran for the poison's year.
+    await input.pipe('a', 'x', 1_000_500);
+    expect(await driver.outputTopic('tallies', strings).readKeyValues()).toEqual([]);
+    await input.pipe('a', 'x', 1_001_000);
+    expect(await driver.outputTopic('tallies', strings).readKeyValues()).toEqual([['a', '3@1001000']]);
+  });
+});

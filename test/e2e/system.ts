@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { authorizationHeaders, createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
-import { followTopics } from '@ecosystem/streams';
+import { followTopics, type RecordHeaders } from '@ecosystem/streams';
 import { runService } from '../../scripts/services.ts';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
@@ -222,8 +222,8 @@ export class TestSystem {
   }
 
   /** Reads a topic of this system from the beginning until `done`, decoding values. */
-  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V; timestamp: number }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V; timestamp: number }>> {
-    const records: Array<{ key: string; value: V; timestamp: number }> = [];
+  async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }>> {
+    const records: Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }> = [];
     if (done(records)) return records;
     let reader: Awaited<ReturnType<typeof followTopics>> | undefined;
     try {
@@ -235,13 +235,13 @@ export class TestSystem {
           resolve();
         };
         followTopics(this.kafka, [topic], { from: 'beginning', name: `${this.prefix}reader` }, async (_topic, _partition, fetched) => {
-          for (const { key, value: bytes, timestamp } of fetched) {
+          for (const { key, value: bytes, timestamp, headers } of fetched) {
             if (!key || !bytes) continue;
             // A record that does not decode (a poison record a test wrote) is not one of ours: skip it.
             const value = await Promise.resolve()
               .then(() => decode(bytes))
               .catch(() => undefined);
-            if (value !== undefined) records.push({ key: key.toString(), value, timestamp });
+            if (value !== undefined) records.push({ key: key.toString(), value, timestamp, headers });
           }
           check();
         }).then((started) => (reader = started), reject);

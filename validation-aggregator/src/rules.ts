@@ -8,6 +8,10 @@ export interface OrderChecks {
   results: Partial<Record<OrderValidationType, OrderValidationResult>>;
   /** Set once the final state was written: an order is decided exactly once. */
   decided?: FinalState;
+  /** Wall-clock time the aggregator first heard of the order (its time limit counts from there). */
+  since?: number;
+  /** Wall-clock time of the decision (its retention counts from there). */
+  decidedAt?: number;
 }
 
 export const noChecks: OrderChecks = { results: {} };
@@ -33,4 +37,15 @@ export function decide(checks: OrderChecks): FinalState | undefined {
   const results = Object.values(checks.results);
   if (results.some((result) => result !== 'PASS')) return 'FAILED';
   return orderValidationTypeSymbols.every((type) => checks.results[type] === 'PASS') ? 'VALIDATED' : undefined;
+}
+
+/** The check types an order is still waiting for. */
+export function missingChecks(checks: OrderChecks): OrderValidationType[] {
+  return orderValidationTypeSymbols.filter((type) => checks.results[type] === undefined);
+}
+
+/** Why an order that ran out of time is FAILED, for the final record's `reason` header. */
+export function timeoutReason(checks: OrderChecks, timeoutMs: number): string {
+  const missing = missingChecks(checks);
+  return `no ${missing.join(', ')} within ${Math.round(timeoutMs / 1_000)} s`;
 }

@@ -27,8 +27,10 @@ type CheckType = OrderValidation['checkType'];
 type Result = OrderValidation['validationResult'];
 const order = (id: string, state: Order['state'] = 'CREATED'): Order => ({ id, customerId: 4, state, product: 'UNDERPANTS', quantity: 3, price: 5 });
 
+const settings = { checkTimeoutMs: 60_000, decisionRetentionMs: 3_600_000 };
+
 async function start() {
-  driver = await TopologyTestDriver.create(aggregatorTopology(serdes), { partitions, applicationId: 'aggregator-test' });
+  driver = await TopologyTestDriver.create(aggregatorTopology(serdes, settings), { partitions, applicationId: 'aggregator-test', wallClockStartMs: t0 });
   const d = driver;
   const ordersIn = d.inputTopic(serdes[Topics.orders].topic, serdes[Topics.orders]);
   const results = d.inputTopic(serdes[Topics.orderValidations].topic, serdes[Topics.orderValidations]);
@@ -57,12 +59,12 @@ describe('validation-aggregator topology', () => {
     await putResult('order-4', 'INVENTORY_CHECK', 'PASS');
     await putResult('order-4', 'FRAUD_CHECK', 'PASS');
     expect(await finals()).toEqual([]);
-    expect(await checks('order-4')).toEqual({ order: order('order-4'), results: { INVENTORY_CHECK: 'PASS', FRAUD_CHECK: 'PASS' } });
+    expect(await checks('order-4')).toEqual({ order: order('order-4'), results: { INVENTORY_CHECK: 'PASS', FRAUD_CHECK: 'PASS' }, since: t0 });
     await putResult('order-4', 'ORDER_DETAILS_CHECK', 'PASS');
     expect(await finals()).toEqual([{ key: 'order-4', value: order('order-4', 'VALIDATED'), partition: 2, timestamp: t0 + 4 }]);
     expect(partitionOf('order-4')).toBe(2);
     // Once decided, only the decision is kept, in the order's partition alone.
-    expect(await checks('order-4')).toEqual({ results: {}, decided: 'VALIDATED' });
+    expect(await checks('order-4')).toEqual({ results: {}, decided: 'VALIDATED', decidedAt: t0 });
     for (const partition of [0, 1]) expect(await d.store<ReadOnlyKeyValueStore<string, OrderChecks>>(checksStore, partition).get('order-4')).toBeUndefined();
     // orders.v1 now holds the CREATED order and its final state, nothing else: the VALIDATED record read back in is not an order.
     expect(d.rawRecords(Topics.orders).map((record) => [record.key!.toString('utf8'), record.partition])).toEqual([
@@ -81,7 +83,7 @@ describe('validation-aggregator topology', () => {
     await putResult('order-1', 'ORDER_DETAILS_CHECK', 'FAIL');
     await putOrder(order('order-1')); // a replayed CREATED record
     expect(await finals()).toEqual([]);
-    expect(await checks('order-1')).toEqual({ results: {}, decided: 'FAILED' });
+    expect(await checks('order-1')).toEqual({ results: {}, decided: 'FAILED', decidedAt: t0 });
   });
 
   it('counts distinct check types: duplicate PASSes never validate, and a late FAIL after VALIDATED changes nothing', async () => {
@@ -91,7 +93,7 @@ describe('validation-aggregator topology', () => {
     await putResult('order-2', 'FRAUD_CHECK', 'PASS');
     await putResult('order-2', 'FRAUD_CHECK', 'PASS');
     expect(await finals()).toEqual([]);
-    expect(await checks('order-2')).toEqual({ order: order('order-2'), results: { INVENTORY_CHECK: 'PASS', FRAUD_CHECK: 'PASS' } });
+    expect(await checks('order-2')).toEqual({ order: order('order-2'), results: { INVENTORY_CHECK: 'PASS', FRAUD_CHECK: 'PASS' }, since: t0 });
     await putResult('order-2', 'ORDER_DETAILS_CHECK', 'PASS');
     await putResult('order-2', 'FRAUD_CHECK', 'FAIL');
     expect(await finals()).toEqual([{ key: 'order-2', value: order('order-2', 'VALIDATED'), partition: 0, timestamp: t0 + 7 }]);
@@ -105,10 +107,41 @@ describe('validation-aggregator topology', () => {
     await putTombstone('order-3');
     await putResult('order-3', 'INVENTORY_CHECK', 'PASS');
     expect(await finals()).toEqual([]);
-    expect(await checks('order-3')).toEqual({ results: { FRAUD_CHECK: 'PASS', ORDER_DETAILS_CHECK: 'PASS', INVENTORY_CHECK: 'PASS' } });
+    expect(await checks('order-3')).toEqual({ results: { FRAUD_CHECK: 'PASS', ORDER_DETAILS_CHECK: 'PASS', INVENTORY_CHECK: 'PASS' }, since: t0 });
     await putOrder(order('order-3')); // partition 0
     await putOrder(order('order-5')); // partition 2
     expect(await finals()).toEqual([{ key: 'order-3', value: order('order-3', 'VALIDATED'), partition: 0, timestamp: t0 + 6 }]);
-    expect(await checks('order-5')).toEqual({ order: order('order-5'), results: { INVENTORY_CHECK: 'PASS' } });
+    expect(await checks('order-5')).toEqual({ order: order('order-5'), results: { INVENTORY_CHECK: 'PASS' }, since: t0 });
+  });
+
+  it('ends an order still missing a check after its time limit as FAILED, saying which checks it never got, once', async () => {
+    const { d, putOrder, putResult, finals, checks } = await start();
+    await putOrder(order('order-6'));
+    await putResult('order-6', 'INVENTORY_CHECK', 'PASS');
+    await d.advanceWallClockTime(settings.checkTimeoutMs - 1_000);
+    expect(await finals()).toEqual([]);
+    await d.advanceWallClockTime(1_000);
+    const [final, ...others] = await finals();
+    expect(others).toEqual([]);
+    expect(final?.value).toEqual(order('order-6', 'FAILED'));
+    expect(d.rawRecords(Topics.orders).at(-1)?.headers).toEqual({ reason: 'no FRAUD_CHECK, ORDER_DETAILS_CHECK within 60 s' });
+    expect(await checks('order-6')).toEqual({ results: {}, decided: 'FAILED', decidedAt: t0 + settings.checkTimeoutMs });
+    // The check that comes in after all changes nothing.
+    await putResult('order-6', 'FRAUD_CHECK', 'PASS');
+    await d.advanceWallClockTime(settings.checkTimeoutMs);
+    expect(await finals()).toEqual([]);
+  });
+
+  it('forgets a decided order once its retention ends, and results of an order it never saw created after their time limit', async () => {
+    const { d, putOrder, putResult, checks } = await start();
+    await putOrder(order('order-7'));
+    for (const type of ['INVENTORY_CHECK', 'FRAUD_CHECK', 'ORDER_DETAILS_CHECK'] as const) await putResult('order-7', type, 'PASS');
+    await putResult('stray', 'FRAUD_CHECK', 'PASS');
+    expect(await checks('order-7')).toEqual({ results: {}, decided: 'VALIDATED', decidedAt: t0 });
+    await d.advanceWallClockTime(settings.checkTimeoutMs);
+    expect(await checks('stray')).toBeUndefined();
+    expect(await checks('order-7')).toEqual({ results: {}, decided: 'VALIDATED', decidedAt: t0 });
+    await d.advanceWallClockTime(settings.decisionRetentionMs);
+    expect(await checks('order-7')).toBeUndefined();
   });
 });

@@ -23,6 +23,8 @@ export interface TaskContext {
   reader: ChangelogReader;
   deadLetterTopic: string;
   rejectNullKeys: boolean;
+  /** Records stamped further ahead of the clock go to the dead-letter topic (see StreamTask.maxFutureTimestampMs). */
+  maxFutureTimestampMs: number;
   metrics: StreamsMetrics;
 }
 
@@ -143,6 +145,7 @@ export class ActiveTask {
     const { topology, globalStores, rejectNullKeys } = this.context;
     const task = new StreamTask(topology, this.subtopology, this.partition, this.stateManager!.stores, globalStores, rejectNullKeys);
     task.inputsCaughtUp = () => [...this.queues.values()].every((queue) => queue.caughtUp);
+    task.maxFutureTimestampMs = this.context.maxFutureTimestampMs;
     return task;
   }
 

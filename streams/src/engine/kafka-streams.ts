@@ -48,6 +48,12 @@ export interface StreamsOptions {
   transactionTimeoutMs?: number;
   /** Send records without a key to the dead-letter topic (default: process them, as Kafka Streams does). */
   rejectNullKeys?: boolean;
+  /**
+   * Send records stamped further ahead of the wall clock than this to the dead-letter topic
+   * (default 1 hour): one record with a timestamp a year ahead would otherwise move a task's
+   * stream time a year ahead for good, and close every window and session.
+   */
+  maxFutureTimestampMs?: number;
   /** Receives the duration of each commit and restore (e.g. Prometheus histograms); the rest is read with `metrics()`. */
   metrics?: MetricsObserver;
 }
@@ -209,6 +215,7 @@ export class KafkaStreams {
         reader: this.reader,
         deadLetterTopic: this.deadLetterTopic,
         rejectNullKeys: this.options.rejectNullKeys ?? false,
+        maxFutureTimestampMs: this.options.maxFutureTimestampMs ?? 60 * 60 * 1_000,
         metrics: this.streamsMetrics,
       },
       admin: this.admin,
