@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
-import type { KafkaStreams, MetricsObserver, StreamsMetricsSnapshot, StreamsState } from '@ecosystem/streams';
+import type { KafkaStreams, MetricsObserver, StreamsMetricsSnapshot, StreamsState, TaskCounters } from '@ecosystem/streams';
 
 /**
  * The metrics of a service process, served in Prometheus' text format at `GET /metrics` by its
@@ -48,7 +48,7 @@ function fromSnapshots(read: (snapshot: StreamsMetricsSnapshot) => Samples) {
   };
 }
 
-const perTask = (counter: 'processed' | 'deadLetters' | 'restored') =>
+const perTask = (counter: keyof TaskCounters) =>
   fromSnapshots((snapshot) => [...snapshot.taskCounters].map(([task, counters]) => [{ application: snapshot.applicationId, task }, counters[counter]] as const));
 
 new Counter({
@@ -71,6 +71,13 @@ new Counter({
   labelNames: ['application', 'task'] as const,
   registers: [metricsRegistry],
   collect: perTask('restored'),
+});
+new Counter({
+  name: 'streams_restore_skipped_total',
+  help: 'Records of a table\'s source topic skipped while restoring it because they can never be read (dead-lettered when first processed), per task',
+  labelNames: ['application', 'task'] as const,
+  registers: [metricsRegistry],
+  collect: perTask('skippedOnRestore'),
 });
 new Counter({
   name: 'streams_rebalances_total',

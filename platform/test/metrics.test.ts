@@ -82,8 +82,8 @@ describe('streams metrics', () => {
       commits: 10,
       commitSeconds: 0.2,
       taskCounters: new Map([
-        ['0_0', { processed: 120, deadLetters: 2, restored: 7 }],
-        ['0_1', { processed: 80, deadLetters: 0, restored: 0 }],
+        ['0_0', { processed: 120, deadLetters: 2, restored: 7, skippedOnRestore: 0 }],
+        ['0_1', { processed: 80, deadLetters: 0, restored: 0, skippedOnRestore: 0 }],
       ]),
       tasks: new Map([
         ['0_0', 'running'],

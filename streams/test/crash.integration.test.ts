@@ -70,11 +70,14 @@ async function crashAndRecover(guarantee: ProcessingGuarantee, commitIntervalMs:
   const second = await startApp(environment);
   await load;
   // Done when every key reached its count; under at-least-once some overshoot.
-  const records = await consumeUntil(clients, output, (seen) => {
+  await consumeUntil(clients, output, (seen) => {
     const counts = latestCounts(seen);
     return keys.every((key) => (counts.get(key) ?? 0) >= perKey);
   }, 180_000);
+  // Stopped first, then the output read to its end: a duplicate written late is counted too.
   second.kill('SIGTERM');
+  await new Promise((resolve) => second.once('exit', resolve));
+  const records = await consumeUntil(clients, output, () => true, 60_000);
   return { records, counts: latestCounts(records) };
 }
 

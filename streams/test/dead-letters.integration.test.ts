@@ -111,4 +111,52 @@ describe('dead-letter handling', () => {
     const joined = await consumeUntil(clients, output, (records) => records.length >= 3);
     expect(joined.map(({ value }) => value!.toString())).toEqual(['flaky=7', 'plain=3', 'garbage=none']);
   });
+
+  it('restores a table from its topic through a registry outage instead of skipping its rows, and counts the rows it can never read', async () => {
+    const clients = testClients();
+    const prices = unique('table-prices');
+    const input = unique('table-input');
+    const output = unique('table-output');
+    await createTopics(clients, [{ name: prices, partitions: 1 }, { name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    let registryDown = false;
+    let failuresWhileDown = 0;
+    const flakyAmountSerde = {
+      ...amountSerde,
+      deserialize: (bytes: Buffer) => {
+        if (registryDown && failuresWhileDown++ < 3) throw Object.assign(new Error('registry unavailable'), { transient: true });
+        return amountSerde.deserialize(bytes);
+      },
+    };
+    const topology = () => {
+      const builder = new StreamsBuilder();
+      const table = builder.table(prices, { key: stringSerde, value: flakyAmountSerde }, { storeName: 'prices' });
+      builder
+        .stream(input, { key: stringSerde, value: stringSerde })
+        .leftJoin(table, (product, price: { amount: number } | undefined) => `${product}=${price?.amount ?? 'none'}`)
+        .to(output, { key: stringSerde, value: stringSerde });
+      return builder.build();
+    };
+    const applicationId = unique('table-app');
+    // The first instance reads the table's rows (one of them garbage, dead-lettered) and commits past them.
+    await produce(clients, prices, [{ key: 'jumpers', value: '{"amount":7}' }, { key: 'garbage', value: Buffer.from([0xde, 0xad]) }, { key: 'socks', value: '{"amount":3}' }]);
+    const first = new KafkaStreams({ applicationId, topology: topology(), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'table-')) });
+    running.push(first);
+    await first.start();
+    await eventually(() => first.isReady, 'the first instance to be ready', 30_000);
+    await produce(clients, input, [{ key: 'jumpers', value: 'jumpers' }]);
+    await consumeUntil(clients, output, (records) => records.length >= 1);
+    await first.close();
+
+    // A new instance on an empty state folder restores the table from its topic, while the registry is down.
+    registryDown = true;
+    const second = new KafkaStreams({ applicationId, topology: topology(), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'table-')) });
+    running.push(second);
+    await second.start();
+    await eventually(() => second.isReady, 'the second instance to be ready', 30_000);
+    expect(failuresWhileDown).toBeGreaterThanOrEqual(3);
+    await produce(clients, input, [{ key: 'jumpers', value: 'jumpers' }, { key: 'socks', value: 'socks' }]);
+    const joined = await consumeUntil(clients, output, (records) => records.length >= 3);
+    expect(joined.map(({ value }) => value!.toString())).toEqual(['jumpers=7', 'jumpers=7', 'socks=3']);
+    expect([...second.metrics().taskCounters.values()].reduce((sum, counters) => sum + counters.skippedOnRestore, 0)).toBe(1);
+  });
 });

@@ -1,7 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { StateManager } from '../src/engine/state-manager.ts';
 import { KafkaStreams, type KeyValueStore } from '../src/index.ts';
 import { countingTopology } from './support/counting.ts';
 import { consumeUntil, createTopics, deleteTestTopics, eventually, produce, testClients, unique } from './support/cluster.ts';
@@ -61,5 +62,58 @@ describe('KafkaStreams on the real broker', () => {
     expect(app.metrics().tasks.size).toBe(0);
     expect(restored()).toBeGreaterThan(0);
     expect(restored()).toBeLessThan(changelogRecords);
+  });
+
+  it('refuses a second instance on the state folder of a running one, which keeps its state and keeps working', async () => {
+    const clients = testClients();
+    const input = unique('input');
+    const output = unique('output');
+    await createTopics(clients, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    const applicationId = unique('shared-folder-app');
+    const stateDirectory = await mkdtemp(path.join(os.tmpdir(), 'streams-'));
+    const first = new KafkaStreams({ applicationId, topology: countingTopology(input, output), clients, stateDirectory });
+    running.push(first);
+    await first.start();
+    await eventually(() => first.isReady, 'the first instance to be ready', 30_000);
+    await produce(clients, input, [{ key: 'k', value: 'x' }]);
+    await consumeUntil(clients, output, (seen) => seen.length >= 1);
+
+    const second = new KafkaStreams({ applicationId, topology: countingTopology(input, output), clients, stateDirectory });
+    await expect(second.start()).rejects.toThrow(`is in use by process ${process.pid}`);
+    await second.close();
+
+    // The first one's database was not wiped: its count goes on from 1.
+    await produce(clients, input, [{ key: 'k', value: 'x' }]);
+    const records = await consumeUntil(clients, output, (seen) => seen.length >= 2);
+    expect(records.map((record) => record.value!.toString())).toEqual(['1', '2']);
+  });
+
+  it('starts its tasks over from the broker when the stores cannot take a committed transaction\'s changes: nothing is counted twice', async () => {
+    const clients = testClients();
+    const input = unique('input');
+    const output = unique('output');
+    await createTopics(clients, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    const app = new KafkaStreams({ applicationId: unique('disk-full-app'), topology: countingTopology(input, output), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')) });
+    running.push(app);
+    await app.start();
+    await eventually(() => app.isReady, 'the app to be ready', 30_000);
+    await produce(clients, input, [{ key: 'k', value: 'x' }]);
+    await consumeUntil(clients, output, (seen) => seen.length >= 1);
+
+    // The next commit's write to LevelDB fails once, after the transaction committed.
+    const flush = vi.spyOn(StateManager.prototype, 'flush');
+    flush.mockImplementationOnce(async function (this: StateManager, checkpoints) {
+      if (checkpoints.size === 0) return StateManager.prototype.flush.call(this, checkpoints);
+      throw new Error('no space left on device');
+    });
+    try {
+      await produce(clients, input, [{ key: 'k', value: 'x' }]);
+      await consumeUntil(clients, output, (seen) => seen.length >= 2);
+      await produce(clients, input, [{ key: 'k', value: 'x' }]);
+      const records = await consumeUntil(clients, output, (seen) => seen.length >= 3);
+      expect(records.map((record) => record.value!.toString())).toEqual(['1', '2', '3']);
+    } finally {
+      flush.mockRestore();
+    }
   });
 });

@@ -18,8 +18,8 @@ describe('StreamsMetrics', () => {
     counters.deadLetters += 1;
     expect(metrics.task('0_1')).toBe(counters);
     metrics.task('0_1').processed += 2;
-    expect(metrics.task('0_1')).toEqual({ processed: 5, deadLetters: 1, restored: 0 });
-    expect(metrics.task('1_0')).toEqual({ processed: 0, deadLetters: 0, restored: 0 });
+    expect(metrics.task('0_1')).toEqual({ processed: 5, deadLetters: 1, restored: 0, skippedOnRestore: 0 });
+    expect(metrics.task('1_0')).toEqual({ processed: 0, deadLetters: 0, restored: 0, skippedOnRestore: 0 });
   });
 
   it('counts commits and their time, and hands each duration to the observer', () => {
@@ -57,9 +57,9 @@ describe('StreamsMetrics', () => {
     expect(Object.fromEntries(snapshot.tasks)).toEqual({ '0_0': 'running', '0_1': 'restoring' });
     expect(snapshot.lag).toEqual([{ task: '0_0', topic: 'orders', partition: 0, position: 10, endOffset: 20, lag: 10 }]);
     expect(Object.fromEntries(snapshot.taskCounters)).toEqual({
-      '0_0': { processed: 7, deadLetters: 0, restored: 0 },
-      '0_1': { processed: 0, deadLetters: 0, restored: 40 },
-      '0_9': { processed: 2, deadLetters: 0, restored: 0 },
+      '0_0': { processed: 7, deadLetters: 0, restored: 0, skippedOnRestore: 0 },
+      '0_1': { processed: 0, deadLetters: 0, restored: 40, skippedOnRestore: 0 },
+      '0_9': { processed: 2, deadLetters: 0, restored: 0, skippedOnRestore: 0 },
     });
     // A copy: later increments do not change a snapshot already taken.
     metrics.task('0_0').processed += 1;

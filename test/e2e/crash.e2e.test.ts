@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { finalOutcomes, reservedUnits } from './final-states.ts';
 import { pipelineServices, TestSystem, type ServiceName } from './system.ts';
 
@@ -40,12 +41,15 @@ async function postWhile(stop: Promise<unknown>, perSecond: number): Promise<voi
 describe('kill -9 of each service under load', () => {
   it.each(pipelineServices as ServiceName[])('%s: killed and restarted, no order lost or finalized twice', async (service) => {
     const before = accepted.length;
+    const acceptedSince = (count: number, what: string) => eventually(() => accepted.length - before >= count, what, 60_000);
+    // The kill lands once orders are flowing (some accepted, others in the services' hands), and
+    // the load goes on until the restarted service has seen more.
     const crashAndRestart = (async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await acceptedSince(20, 'orders to flow before the kill');
       await system.kill(service);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const atKill = accepted.length - before;
       await system.restart(service);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await acceptedSince(atKill + 20, 'orders to flow after the restart');
     })();
     await postWhile(crashAndRestart, 20);
     await crashAndRestart;

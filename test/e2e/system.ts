@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { authorizationHeaders, createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
-import { followTopics, type RecordHeaders } from '@ecosystem/streams';
+import type { RecordHeaders } from '@ecosystem/streams';
 import { runService } from '../../scripts/services.ts';
+import { readTopicUntil } from '../support/kafka.ts';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -221,35 +222,25 @@ export class TestSystem {
     }
   }
 
-  /** Reads a topic of this system from the beginning until `done`, decoding values. */
+  /**
+   * Reads a topic of this system from the beginning until `done`, decoding values, and on to
+   * its end at that moment (a late duplicate is seen before anything is asserted).
+   */
   async read<V>(topic: string, decode: (value: Buffer) => Promise<V> | V, done: (records: Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }>) => boolean, timeoutMs = 60_000): Promise<Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }>> {
-    const records: Array<{ key: string; value: V; timestamp: number; headers: RecordHeaders }> = [];
-    if (done(records)) return records;
-    let reader: Awaited<ReturnType<typeof followTopics>> | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${records.length} records seen`)), timeoutMs);
-        const check = () => {
-          if (!done(records)) return;
-          clearTimeout(timer);
-          resolve();
-        };
-        followTopics(this.kafka, [topic], { from: 'beginning', name: `${this.prefix}reader` }, async (_topic, _partition, fetched) => {
-          for (const { key, value: bytes, timestamp, headers } of fetched) {
-            if (!key || !bytes) continue;
-            // A record that does not decode (a poison record a test wrote) is not one of ours: skip it.
-            const value = await Promise.resolve()
-              .then(() => decode(bytes))
-              .catch(() => undefined);
-            if (value !== undefined) records.push({ key: key.toString(), value, timestamp, headers });
-          }
-          check();
-        }).then((started) => (reader = started), reject);
-      });
-    } finally {
-      await reader?.close();
-    }
-    return records;
+    return readTopicUntil(
+      this.kafka,
+      topic,
+      async ({ key, value: bytes, timestamp, headers }) => {
+        if (!key || !bytes) return undefined;
+        // A record that does not decode (a poison record a test wrote) is not one of ours: skip it.
+        const value = await Promise.resolve()
+          .then(() => decode(bytes))
+          .catch(() => undefined);
+        return value === undefined ? undefined : { key: key.toString(), value, timestamp, headers };
+      },
+      done,
+      { timeoutMs, name: `${this.prefix}reader` },
+    );
   }
 
   /** Validation results of the given orders, once there are `perOrder` of each. */

@@ -61,13 +61,14 @@ describe('a three-broker cluster', () => {
   it('loses nothing when the leader of an orders partition is killed (kill -9) under load and comes back', async () => {
     const started = Date.now();
     load.start(20);
-    await pause(3_000);
+    await load.acceptedMore(60, 'orders to flow before the kill');
     const orders = await system.kafka.admin().metadata({ topics: [`${system.prefix}orders.v1`], forceUpdate: true });
     const victim = orders.topics.get(`${system.prefix}orders.v1`)!.partitions[0]!.leader;
     await cluster.killBroker(victim);
     const killed = Date.now();
     step(started, `killed broker ${victim}, ${load.accepted.length} orders accepted so far`);
     const acceptedBeforeKill = load.accepted.length;
+    // How long the broker stays dead is what the test is about.
     await pause(20_000);
     const acceptedWhileDown = load.accepted.length - acceptedBeforeKill;
     step(started, `${acceptedWhileDown} orders accepted since the kill; starting broker ${victim} again`);
@@ -75,7 +76,7 @@ describe('a three-broker cluster', () => {
     const back = Date.now();
     step(started, `broker ${victim} is back`);
     const recoveryMs = await timeUntilValidated(system, load, back, 60_000);
-    await pause(3_000);
+    await load.acceptedMore(60, 'orders to flow after the broker came back');
     await load.stop();
     step(started, `load stopped, ${load.accepted.length} orders accepted`);
 

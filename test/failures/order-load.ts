@@ -3,6 +3,7 @@ import { Topics, type Order } from '@ecosystem/avro';
 import { KafkaCluster } from '@ecosystem/infra';
 import { reservedUnits } from '../e2e/final-states.ts';
 import { TestSystem } from '../e2e/system.ts';
+import { eventually } from '../support/eventually.ts';
 
 export interface AcceptedOrder {
   id: string;
@@ -95,6 +96,12 @@ export class OrderLoad {
 
   private count(outcome: string): void {
     this.refused.set(outcome, (this.refused.get(outcome) ?? 0) + 1);
+  }
+
+  /** Waits until `count` more orders are accepted than when it was called: faults land while orders flow, not after a fixed time. */
+  async acceptedMore(count: number, what: string, timeoutMs = 60_000): Promise<void> {
+    const from = this.accepted.length;
+    await eventually(() => this.accepted.length - from >= count, what, timeoutMs);
   }
 
   /** Stops posting and waits for the requests still in flight. */
@@ -191,8 +198,8 @@ export async function outcome(system: TestSystem, accepted: AcceptedOrder[], tim
 }
 
 /**
- * One round of a broker outage under load: orders at 20/s, `takeDown` after 3 s, the broker
- * back 4 s later; then every order the API accepted must end VALIDATED exactly once, and the
+ * One round of a broker outage under load: orders at 20/s, `takeDown` once 60 are accepted,
+ * the broker back 4 s later; then every order the API accepted must end VALIDATED exactly once, and the
  * inventory must have reserved exactly the validated units. Orders refused meanwhile are fine.
  */
 export async function brokerOutageRound({ cluster, system, load }: PipelineOnPrivateCluster, how: string, takeDown: () => Promise<void>): Promise<void> {
@@ -204,14 +211,15 @@ export async function brokerOutageRound({ cluster, system, load }: PipelineOnPri
   let back = 0;
   let recoveryMs = 0;
   try {
-    await pause(3_000);
+    await load.acceptedMore(60, 'orders to flow before the broker goes down');
     await takeDown();
     down = Date.now();
+    // How long the broker stays down is what the round is about.
     await pause(4_000);
     await cluster.startBroker(1);
     back = Date.now();
     recoveryMs = await timeUntilValidated(system, load, back);
-    await pause(3_000);
+    await load.acceptedMore(60, 'orders to flow after the broker came back');
   } finally {
     await load.stop();
   }

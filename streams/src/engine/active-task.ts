@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isTransient } from '../kafka/errors.ts';
 import { partitionKey } from '../kafka/partition-key.ts';
 import { backoffDelay, describeError } from '../kafka/retry.ts';
 import type { RawRecord } from '../record.ts';
@@ -36,10 +37,6 @@ export interface TaskOffsets {
 
 export type TaskState = 'created' | 'restoring' | 'running' | 'closed';
 
-/** Whether a failure passes by itself (a server that is down), as serdes mark theirs. */
-export function isTransient(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
-}
 
 /**
  * A task as it runs on an instance (Kafka Streams' StreamTask): its processors (StreamTask),
@@ -63,6 +60,8 @@ export class ActiveTask {
   private transientFailures = 0;
   /** Taken once: the hot path only increments its fields. */
   private readonly counters: TaskCounters;
+  /** Aborted by `close`: a restore waiting for a server to come back stops waiting. */
+  private readonly closed = new AbortController();
 
   constructor(
     private readonly context: TaskContext,
@@ -108,9 +107,14 @@ export class ActiveTask {
       async (range, records, nextOffset) => {
         const store = ranges.find((candidate) => candidate.topic === range.topic)!;
         const definition = topology.store(store.store);
-        const applied = await stateManager.applyRestored(store.store, records, nextOffset, definition.changelog.kind === 'source-topic' ? this.sourceSerdes(range.topic) : undefined);
+        const { applied, skipped } = await stateManager.applyRestored(store.store, records, nextOffset, definition.changelog.kind === 'source-topic' ? this.sourceSerdes(range.topic) : undefined, {
+          logger,
+          where: { task: this.id, topic: range.topic, partition: range.partition },
+          signal: this.closed.signal,
+        });
         restored += applied;
         this.counters.restored += applied;
+        this.counters.skippedOnRestore += skipped;
       },
     );
     this.context.metrics.restored(this.id, (performance.now() - started) / 1_000);
@@ -273,6 +277,7 @@ export class ActiveTask {
   /** Closes processors and stores; uncommitted changes are dropped (a clean close commits first). */
   async close(): Promise<void> {
     this.state = 'closed';
+    this.closed.abort();
     await this.processing?.close().catch((error: unknown) => this.context.logger.warn({ task: this.id, error: describeError(error) }, 'closing processors failed'));
     this.stateManager?.dropUncommitted();
     await this.stateManager?.close();

@@ -2,13 +2,11 @@ import path from 'node:path';
 import type { Admin } from '@platformatic/kafka';
 import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
 import type { FetchedRecord } from '../kafka/fetcher.ts';
-import { describeError, retry } from '../kafka/retry.ts';
 import type { StateStore } from '../stores/state-store.ts';
 import type { GlobalStoreDefinition } from '../topology.ts';
-import { isTransient } from './active-task.ts';
 import type { ChangelogReader, ReadRange } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
-import { StateManager, storeEntry } from './state-manager.ts';
+import { readEntry, StateManager } from './state-manager.ts';
 
 /**
  * Global tables (Kafka Streams' GlobalStateManager): every instance reads every partition of
@@ -18,7 +16,8 @@ import { StateManager, storeEntry } from './state-manager.ts';
  */
 export class GlobalStores {
   private stateManager: StateManager | undefined;
-  private closing = false;
+  /** Aborted by `close`: a record waiting for a server to come back stops waiting. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly definitions: readonly GlobalStoreDefinition[],
@@ -81,23 +80,13 @@ export class GlobalStores {
    * registry is down) is retried, since skipping it would lose a row of the table for good.
    */
   private async entry(definition: GlobalStoreDefinition, range: ReadRange, record: FetchedRecord): Promise<[Buffer, Buffer | null] | null | 'closing'> {
-    const { logger } = this.options;
-    try {
-      return await retry(() => storeEntry(definition.store, record, definition.serdes), {
-        retriable: (error) => isTransient(error) && !this.closing,
-        initialDelayMs: 100,
-        maxDelayMs: 5_000,
-        onRetry: (error) => logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table cannot read a record yet; retrying'),
-      });
-    } catch (error) {
-      if (isTransient(error)) return 'closing';
-      logger.warn({ topic: range.topic, partition: range.partition, offset: record.offset, error: describeError(error) }, 'global table skipped a record it cannot read');
-      return null;
-    }
+    const entry = await readEntry(definition.store, record, definition.serdes, { logger: this.options.logger, where: { topic: range.topic, partition: range.partition, offset: record.offset }, signal: this.closing.signal });
+    if (entry === 'stopped') return 'closing';
+    return entry === 'unreadable' ? null : entry;
   }
 
   async close(): Promise<void> {
-    this.closing = true;
+    this.closing.abort();
     await this.stateManager?.close();
   }
 }

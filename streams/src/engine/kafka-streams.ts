@@ -20,7 +20,7 @@ import { silentLogger, type RuntimeLogger } from './logger.ts';
 import { StreamsMetrics, type MetricsObserver, type StreamsMetricsSnapshot } from './metrics.ts';
 import { PartitionOwners, type Owner } from './owners.ts';
 import { RecordCollector, type GroupGeneration, type ProcessingGuarantee } from './record-collector.ts';
-import { processId } from './state-manager.ts';
+import { lockStateDirectory, processId } from './state-manager.ts';
 import { TaskManager } from './task-manager.ts';
 
 export interface StreamsOptions {
@@ -61,6 +61,17 @@ export interface StreamsOptions {
 export type StreamsState = 'created' | 'starting' | 'rebalancing' | 'running' | 'pending-shutdown' | 'not-running' | 'error';
 
 export type KeyOwner = { status: 'local' } | Owner;
+
+/**
+ * The transaction committed, but writing its store changes to LevelDB afterwards failed (a full
+ * disk, say): the local state is behind what the broker has committed.
+ */
+class LocalStateBehind extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the transaction committed but the local stores could not take its changes: ${describeError(cause)}`);
+    this.name = 'LocalStateBehind';
+  }
+}
 
 /** Answers to an offset commit saying the member's generation is over. */
 const groupFencingIds = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
@@ -114,6 +125,9 @@ export class KafkaStreams {
   private pendingAssignment: GroupAssignment | undefined;
   /** The generation of the assignment the tasks run under: offsets are committed for it. */
   private generation: GroupGeneration | undefined;
+  private assignment: GroupAssignment | undefined;
+  /** Releases the instance's state folder (see lockStateDirectory). */
+  private releaseStateDirectory: (() => Promise<void>) | undefined;
   /** Resolves the group member's wait at the start of a rebalance, once the loop has committed for it. */
   private rebalanceCommitted: (() => void) | undefined;
   private needsRecovery: unknown;
@@ -172,6 +186,12 @@ export class KafkaStreams {
     this.setState('starting');
     const { clients } = this.options;
     const logger = this.logger;
+    try {
+      this.releaseStateDirectory = await lockStateDirectory(this.stateDirectory, this.applicationId);
+    } catch (error) {
+      this.setState('error');
+      throw error;
+    }
     this.admin = clients.admin();
     this.partitionCounts = await prepareTopics(this.admin, this.topology, {
       deadLetterTopic: this.deadLetterTopic,
@@ -314,7 +334,11 @@ export class KafkaStreams {
     const started = performance.now();
     const offsets = this.taskManager.prepareCommit();
     const written = await this.collector.commit(offsets, this.generation, (committed) => this.membership.commitOffsets(committed));
-    await this.taskManager.completeCommit(written);
+    try {
+      await this.taskManager.completeCommit(written);
+    } catch (error) {
+      throw new LocalStateBehind(error);
+    }
     this.lastCommit = Date.now();
     this.streamsMetrics.committed((performance.now() - started) / 1_000);
   }
@@ -333,10 +357,19 @@ export class KafkaStreams {
       this.committedForRebalance = true;
       this.membership.rejoin();
     }
+    const restart = reason instanceof LocalStateBehind;
     await retry(
       async () => {
         await this.collector.abort();
-        await this.taskManager.reviveAll();
+        if (!restart) {
+          await this.taskManager.reviveAll();
+          return;
+        }
+        // The transaction committed but the stores did not take its changes: the tasks' own idea
+        // of their last commit is behind the broker's. They start over from what the broker has:
+        // the committed offsets, and the stores restored from their changelogs.
+        await this.taskManager.closeAll(false);
+        if (this.assignment) await this.taskManager.handleAssignment(this.tasksOf(this.assignment));
       },
       { initialDelayMs: 200, maxDelayMs: 5_000, signal: this.closing.signal, onRetry: (error, attempt) => this.logger.warn({ attempt, error: describeError(error) }, 'recovery failed; retrying') },
     );
@@ -382,6 +415,7 @@ export class KafkaStreams {
     this.rebalanceStarted = false;
     this.committedForRebalance = false;
     this.generation = assignment.generation;
+    this.assignment = assignment;
     this.streamsMetrics.rebalances += 1;
     await this.taskManager.handleAssignment(this.tasksOf(assignment));
     this.logger.info({ application: this.applicationId, generation: assignment.generation.generationId, tasks: this.taskManager.assignedTasks }, 'tasks assigned');
@@ -503,6 +537,7 @@ export class KafkaStreams {
     await this.globalStores?.close();
     await this.collector?.close();
     await this.connections?.close();
+    await this.releaseStateDirectory?.();
     this.setState('not-running');
   }
 }

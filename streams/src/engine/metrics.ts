@@ -20,6 +20,11 @@ export interface TaskCounters {
   deadLetters: number;
   /** Changelog records restored into the task's stores (it grows while a restore goes on). */
   restored: number;
+  /**
+   * Records of a table's source topic skipped while restoring it because they can never be read
+   * (they were dead-lettered when first processed); a server being down is waited out instead.
+   */
+  skippedOnRestore: number;
 }
 
 /** Receives each duration as it is measured, e.g. a Prometheus histogram's `observe`. */
@@ -74,7 +79,7 @@ export class StreamsMetrics {
   task(taskId: string): TaskCounters {
     let counters = this.counters.get(taskId);
     if (!counters) {
-      counters = { processed: 0, deadLetters: 0, restored: 0 };
+      counters = { processed: 0, deadLetters: 0, restored: 0, skippedOnRestore: 0 };
       this.counters.set(taskId, counters);
     }
     return counters;

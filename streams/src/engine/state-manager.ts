@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
+import { isTransient } from '../kafka/errors.ts';
 import type { FetchedRecord } from '../kafka/fetcher.ts';
+import { describeError, retry } from '../kafka/retry.ts';
 import type { KeyValueSerdes } from '../serde.ts';
 import type { BytesSublevel, LevelDatabase } from '../stores/bytes-store.ts';
 import { openStore, type OpenStore } from '../stores/factory.ts';
@@ -81,18 +83,29 @@ export class StateManager {
 
   /**
    * Writes restored records into a store with its new checkpoint. Changelog records are store
-   * bytes already; records of a source topic go through its serdes (`source`), and one that
-   * cannot be read is skipped (it was dead-lettered when it was processed).
+   * bytes already; records of a source topic go through its serdes (`source`): one that fails
+   * for a passing reason (the schema registry is down) is retried until it reads (or the task
+   * closes: nothing is applied then, and the restore starts again from the same checkpoint);
+   * one that can never be read is skipped and counted (it was dead-lettered when processed).
    */
-  async applyRestored(storeName: string, records: readonly FetchedRecord[], nextOffset: number, source?: KeyValueSerdes<unknown, unknown>): Promise<number> {
+  async applyRestored(
+    storeName: string,
+    records: readonly FetchedRecord[],
+    nextOffset: number,
+    source: KeyValueSerdes<unknown, unknown> | undefined,
+    options: { logger: RuntimeLogger; where: Record<string, unknown>; signal: AbortSignal },
+  ): Promise<{ applied: number; skipped: number }> {
     const definition = this.stores.get(storeName)!.definition;
     const entries: Array<[Buffer, Buffer | null]> = [];
+    let skipped = 0;
     for (const record of records) {
-      const entry = await storeEntry(definition, record, source).catch(() => null);
-      if (entry) entries.push(entry);
+      const entry = await readEntry(definition, record, source, { ...options, where: { ...options.where, offset: record.offset } });
+      if (entry === 'stopped') throw new Error(`restoring ${storeName} stopped while a record could not be read yet`);
+      if (entry === 'unreadable') skipped += 1;
+      else if (entry) entries.push(entry);
     }
     await this.applyEntries(storeName, entries, nextOffset);
-    return entries.length;
+    return { applied: entries.length, skipped };
   }
 
   /** Writes entries into a store and moves its checkpoint (`checkpointKey`: per partition for global stores), atomically. */
@@ -148,6 +161,32 @@ export async function storeEntry(definition: StoreDefinition, record: { key: Buf
   return [key, definition.valueSerde.serialize(await source.value.deserialize(record.value))];
 }
 
+/**
+ * The store entry of a record of a table's topic (see storeEntry), waiting out failures that
+ * pass (the schema registry down: retried with backoff, logged) instead of losing the row.
+ * 'unreadable': the record can never be read (logged); 'stopped': `signal` ended the wait.
+ */
+export async function readEntry(
+  definition: StoreDefinition,
+  record: { key: Buffer | null; value: Buffer | null },
+  source: KeyValueSerdes<unknown, unknown> | undefined,
+  { logger, where, signal }: { logger: RuntimeLogger; where: Record<string, unknown>; signal: AbortSignal },
+): Promise<[Buffer, Buffer | null] | null | 'unreadable' | 'stopped'> {
+  try {
+    return await retry(() => storeEntry(definition, record, source), {
+      retriable: (error) => isTransient(error) && !signal.aborted,
+      initialDelayMs: 100,
+      maxDelayMs: 5_000,
+      signal,
+      onRetry: (error) => logger.warn({ ...where, store: definition.name, error: describeError(error) }, 'a table record cannot be read yet; retrying'),
+    });
+  } catch (error) {
+    if (isTransient(error)) return 'stopped';
+    logger.warn({ ...where, store: definition.name, error: describeError(error) }, 'a table record that can never be read is skipped');
+    return 'unreadable';
+  }
+}
+
 async function openDatabase(directory: string, logger: RuntimeLogger): Promise<LevelDatabase> {
   await mkdir(path.dirname(directory), { recursive: true });
   const open = async () => {
@@ -157,9 +196,12 @@ async function openDatabase(directory: string, logger: RuntimeLogger): Promise<L
     await database.open();
     return database as unknown as LevelDatabase;
   };
+  const describeCause = (error: unknown): string => `${String(error)} ${String((error as { cause?: unknown }).cause ?? '')}`;
   try {
     return await open();
   } catch (error) {
+    // Held by another process: its live state must not be wiped (the instance lock should have said so).
+    if (/\bLOCK\b|lock/.test(describeCause(error))) throw error;
     logger.warn({ directory, error: String(error) }, 'local state cannot be opened; wiping it and restoring from the changelogs');
     await rm(directory, { recursive: true, force: true });
     return open();
@@ -179,4 +221,49 @@ export async function processId(stateDirectory: string, applicationId: string): 
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${id}\n`);
   return id;
+}
+
+/**
+ * Takes the instance's state folder (`<state dir>/<application id>`) for this process: a
+ * second process given the same folder would share the first one's transactional id (each
+ * fencing the other) and its databases. A lock file names the holder; a holder that no longer
+ * runs (a crash) leaves it stale, and the next process takes it over. Returns the release.
+ */
+const lockedHere = new Set<string>();
+
+export async function lockStateDirectory(stateDirectory: string, applicationId: string): Promise<() => Promise<void>> {
+  const directory = path.resolve(stateDirectory, applicationId);
+  await mkdir(directory, { recursive: true });
+  const file = path.join(directory, '.lock');
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      lockedHere.add(directory);
+      return async () => {
+        lockedHere.delete(directory);
+        await unlink(file).catch(() => undefined);
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      const held = holder === process.pid ? lockedHere.has(directory) : Number.isInteger(holder) && holder > 0 && isRunning(holder);
+      if (held) {
+        throw new Error(`the state folder ${directory} is in use by process ${holder}: every instance of ${applicationId} on a machine needs a state folder of its own (STATE_DIR)`);
+      }
+      // Left by a process that is gone: take it over.
+      await unlink(file).catch(() => undefined);
+    }
+  }
+  throw new Error(`could not take the lock of the state folder ${directory}`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

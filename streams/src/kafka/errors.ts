@@ -40,3 +40,8 @@ export function isRetriable(error: unknown): boolean {
   }
   return sawKafkaError;
 }
+
+/** Whether a failure passes by itself (a server that is down), as serdes mark theirs (`transient: true`). */
+export function isTransient(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
+}
