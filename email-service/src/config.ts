@@ -33,6 +33,12 @@ export const emailConfig = {
    */
   SMTP_TIMEOUT_MS: env.milliseconds(5_000),
   SMTP_MAX_CONNECTIONS: env.positiveInt(5),
+  /**
+   * How long an emailed order is remembered, so that a second outcome or payment of it sends no
+   * second email (default 1 hour, well beyond the payment window): the guard keeps recent orders,
+   * not every order ever.
+   */
+  EMAILED_RETENTION_MS: env.milliseconds(60 * 60 * 1_000),
 };
 
 export interface MailerSettings {

@@ -18,7 +18,7 @@ await runStreamsService({
       logger,
     );
     logger.info({ transport: mailer.kind, destination: mailer.destination, from: config.MAIL_FROM }, 'emails go here');
-    return emailTopology(serdes, { mailer, from: config.MAIL_FROM, activity, logger });
+    return emailTopology(serdes, { mailer, from: config.MAIL_FROM, activity, logger, emailedRetentionMs: config.EMAILED_RETENTION_MS });
   },
   routes: emailRoutes(activity, () => mailer),
   api: emailApi,

@@ -18,8 +18,8 @@ import { enrichOrder, isOutcome, outcomeEmail, routedLevel, type OutcomeState, t
 
 /** Every customer, on every instance: emails and routing look customers up by id. */
 export const customersStore = 'customers';
-/** Order ids that were emailed: the guard against a second email for one order. */
-export const emailedOrdersStore = 'emailed-orders';
+/** Order ids emailed recently (EMAILED_RETENTION_MS): the guard against a second email for one order. */
+export const emailedOrdersStore = 'recently-emailed';
 /** DESIGN.md: a payment joins an order outcome within one minute, either way. */
 export const defaultPaymentWindowMs = 60_000;
 
@@ -49,6 +49,8 @@ export interface EmailDependencies {
   activity: EmailActivity;
   logger?: Logger;
   paymentWindowMs?: number;
+  /** How long the emailed-orders guard remembers an order (default 1 hour). */
+  emailedRetentionMs?: number;
 }
 
 /**
@@ -122,7 +124,7 @@ function levelRouting(serdes: TopicSerdes): { topic: (id: string, enriched: Orde
 export function emailTopology(serdes: TopicSerdes, dependencies: EmailDependencies): Topology {
   const builder = new StreamsBuilder();
   const customers = builder.globalTable(serdes[Topics.customers].topic, serdes[Topics.customers], { storeName: customersStore });
-  builder.addStateStore(Stores.keyValue(emailedOrdersStore, stringSerde, jsonSerde<EmailedOrder>()));
+  builder.addStateStore(Stores.keyValue(emailedOrdersStore, stringSerde, jsonSerde<EmailedOrder>(), { retentionMs: dependencies.emailedRetentionMs ?? 60 * 60 * 1_000 }));
   const orders = builder.stream(serdes[Topics.orders].topic, serdes[Topics.orders], { name: 'orders' });
 
   const routing = levelRouting(serdes);

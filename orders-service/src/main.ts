@@ -1,4 +1,5 @@
-import { topicSerdes, type Order } from '@ecosystem/avro';
+import { Topics, topicSerdes, type Order } from '@ecosystem/avro';
+import { topicRetentionMs } from '@ecosystem/streams';
 import { BatchingProducer, connectKafka, createHttpServer, createSchemaRegistryClient, createStreamsApp, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
 import { ordersApiDescription } from './openapi.ts';
@@ -14,7 +15,7 @@ await runService(service, ordersServiceConfig, async (config, logger) => {
   const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
   const waiters = new OrderWaiters();
   let orderChanged = (_id: string, _order: Order) => {};
-  const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order));
+  const topology = ordersViewTopology(serdes, (id, order) => orderChanged(id, order), await topicRetentionMs(kafka.admin(), serdes[Topics.orders].topic));
   const streams = createStreamsApp({ service, topology, kafka, logger, config, endpoint });
   const producer = BatchingProducer.create(kafka, 'orders', logger, config.MAX_POSTS_IN_FLIGHT);
   await producer.connect();

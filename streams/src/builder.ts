@@ -40,8 +40,13 @@ export interface StoreBuilder<K, V> {
 }
 
 export const Stores = {
-  keyValue<K, V>(name: string, keySerde: SyncSerde<K>, valueSerde: SyncSerde<V> = jsonSerde<V>()): StoreBuilder<K, V> {
-    return { name, kind: 'key-value', keySerde, valueSerde };
+  /**
+   * A key-value store. With `retentionMs`, an entry goes that long after the timestamp of the
+   * record that last wrote it (checked on the wall clock, a pass over the store every tenth of
+   * the retention): the store holds recent keys, not every key ever.
+   */
+  keyValue<K, V>(name: string, keySerde: SyncSerde<K>, valueSerde: SyncSerde<V> = jsonSerde<V>(), options: { retentionMs?: number } = {}): StoreBuilder<K, V> {
+    return { name, kind: 'key-value', keySerde, valueSerde, ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}) };
   },
   window<K, V>(name: string, keySerde: SyncSerde<K>, retentionMs: number, valueSerde: SyncSerde<V> = jsonSerde<V>()): StoreBuilder<K, V> {
     return { name, kind: 'window', keySerde, valueSerde, retentionMs };
@@ -126,7 +131,7 @@ export class StreamsBuilder {
    * The topic as a table: latest value per key, materialized in the store `storeName`,
    * restored from the topic itself (no changelog topic).
    */
-  table<K, V>(topic: string, serdes: StreamSerdes<K, V>, options: { storeName: string; storeValueSerde?: SyncSerde<V> }): KTable<K, V> {
+  table<K, V>(topic: string, serdes: StreamSerdes<K, V>, options: { storeName: string; storeValueSerde?: SyncSerde<V>; retentionMs?: number }): KTable<K, V> {
     const source = this.nextName('KTABLE-SOURCE');
     this.addNode({ kind: 'source', name: source, topics: [{ external: topic }], serdes: serdes as KeyValueSerdes<unknown, unknown>, children: [] });
     this.addStore({
@@ -135,6 +140,9 @@ export class StreamsBuilder {
       keySerde: serdes.key as SyncSerde<unknown>,
       valueSerde: (options.storeValueSerde ?? jsonSerde<V>()) as SyncSerde<unknown>,
       changelog: { kind: 'source-topic', topic },
+      // The topic's own retention (retention.ms): the table keeps what the topic still has, and a
+      // restore from the topic gives the same table.
+      ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
     });
     const materialize = this.addProcessor(source, this.nextName('KTABLE-MATERIALIZE'), () => new TableSourceProcessor<K, V>(options.storeName), [options.storeName]);
     return new KTable<K, V>(this, materialize, options.storeName, serdes);

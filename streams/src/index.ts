@@ -31,7 +31,7 @@ export type { ConnectionRole } from './kafka/broker-connections.ts';
 export { RecordProducer } from './kafka/record-producer.ts';
 export type { ProducerRecord, PartitionWrite, RecordProducerOptions } from './kafka/record-producer.ts';
 export type { FetchedRecord, FetchedPartition } from './kafka/fetcher.ts';
-export { createTopics, partitionCounts, waitForLeaders, endOffsets, beginningOffsets, committedOffsets, allPartitions } from './kafka/admin.ts';
+export { createTopics, partitionCounts, waitForLeaders, endOffsets, beginningOffsets, committedOffsets, allPartitions, topicRetentionMs } from './kafka/admin.ts';
 export type { TopicSpec, PartitionOffsets } from './kafka/admin.ts';
 export { errorIds, isFencing, isRetriable } from './kafka/errors.ts';
 export { retry, backoffDelay, sleep, describeError } from './kafka/retry.ts';

@@ -2,7 +2,7 @@ import type { Cancellable, Processor, ProcessorContext, PunctuationType } from '
 import type { OutgoingRecord, RawRecord, StreamRecord } from './record.ts';
 import type { OpenStore } from './stores/factory.ts';
 import type { StateStore } from './stores/state-store.ts';
-import type { ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
+import { LevelKeyValueStore, type ReadOnlyKeyValueStore } from './stores/key-value-store.ts';
 import type { ResolvedTopology, SinkNode, SourceNode, Subtopology } from './topology.ts';
 
 export type FailureStage = 'timestamp' | 'deserialization' | 'processing' | 'punctuation';
@@ -48,6 +48,10 @@ export class StreamTask {
   private current: { topic: string; partition: number; offset: string } | undefined;
   private time = -1;
   private readonly punctuators: Punctuator[] = [];
+  /** The timestamp of the record (or punctuation) being processed: what store retentions count from. */
+  private recordTimestamp = -1;
+  /** When each store with a retention was last swept for expired entries. */
+  private readonly lastExpiry = new Map<LevelKeyValueStore<unknown, unknown>, number>();
   /** Told by the engine: whether the task's inputs are read to their end (see ProcessorContext.inputsCaughtUp). */
   inputsCaughtUp: () => boolean = () => true;
   /** The wall clock of wall-clock punctuations (the test driver's own in tests). */
@@ -89,6 +93,11 @@ export class StreamTask {
   }
 
   async init(): Promise<void> {
+    for (const { store } of this.stores.values()) {
+      if (!(store instanceof LevelKeyValueStore) || store.retentionMs === undefined) continue;
+      store.recordTime = () => this.recordTimestamp;
+      this.lastExpiry.set(store, -Infinity);
+    }
     for (const name of this.subtopology.nodes) {
       const node = this.topology.node(name);
       if (node.kind !== 'processor') continue;
@@ -147,6 +156,14 @@ export class StreamTask {
    */
   async punctuate(now: number): Promise<number> {
     let ran = 0;
+    for (const [store, last] of this.lastExpiry) {
+      if (now - last < Math.max(1_000, store.retentionMs! / 10)) continue;
+      this.lastExpiry.set(store, now);
+      const { bytes } = this.stores.get(store.name)!;
+      bytes.beginRecord();
+      await store.expire(now);
+      bytes.endRecord();
+    }
     for (const punctuator of [...this.punctuators]) {
       if (punctuator.cancelled) continue;
       const clock = punctuator.type === 'wall-clock' ? now : this.time;
@@ -160,6 +177,7 @@ export class StreamTask {
       punctuator.next = clock + punctuator.intervalMs;
       const outputMark = this.outputs.length;
       for (const { bytes } of this.stores.values()) bytes.beginRecord();
+      this.recordTimestamp = clock;
       try {
         await punctuator.callback(clock);
         for (const { bytes } of this.stores.values()) bytes.endRecord();
@@ -216,6 +234,7 @@ export class StreamTask {
       const value = raw.value === null ? null : await source.serdes.value.deserialize(raw.value);
       stage = 'processing';
       this.current = { topic, partition: this.partition, offset: raw.offset };
+      this.recordTimestamp = raw.timestamp;
       this.time = Math.max(this.time, raw.timestamp);
       await this.forwardTo(source.children, { key, value, timestamp: raw.timestamp, headers: raw.headers });
       for (const { bytes } of this.stores.values()) bytes.endRecord();

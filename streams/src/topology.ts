@@ -52,7 +52,7 @@ export interface StoreDefinition {
    * table read from a topic, that source topic (nothing is written; restoring replays it).
    */
   changelog: { kind: 'internal' } | { kind: 'source-topic'; topic: string };
-  /** For windowed stores: how long an entry is kept after its window ends. */
+  /** Windowed stores: how long an entry is kept after its window ends. Key-value stores: after the timestamp of the record that last wrote it. */
   retentionMs?: number;
 }
 

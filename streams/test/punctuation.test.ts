@@ -131,3 +131,40 @@ describe('timestamps from the future', () => {
     expect(await driver.outputTopic('tallies', strings).readKeyValues()).toEqual([['a', '3@1001000']]);
   });
 });
+
+describe('stores with a retention', () => {
+  it('a key-value store forgets an entry once its retention has passed since the timestamp of the record that last wrote it', async () => {
+    const builder = new StreamsBuilder();
+    builder.addStateStore(Stores.keyValue('recent', stringSerde, stringSerde, { retentionMs: 10_000 }));
+    class Remember extends ContextualProcessor<string, string> {
+      process({ key, value }: StreamRecord<string, string>): void {
+        this.context.getStateStore<KeyValueStore<string, string>>('recent').put(key, value);
+      }
+    }
+    builder.stream('events', strings).process(() => new Remember(), { stores: ['recent'], name: 'remember' });
+    const driver = await start(builder.build(), { wallClockStartMs: 100_000 });
+    const input = driver.inputTopic('events', strings);
+    await input.pipe('old', 'a', 95_000);
+    await input.pipe('new', 'b', 100_000);
+    await input.pipe('rewritten', 'c', 91_000);
+    await input.pipe('rewritten', 'd', 99_000);
+    const store = driver.store<KeyValueStore<string, string>>('recent');
+    expect(await collect(store.all())).toEqual([['new', 'b'], ['old', 'a'], ['rewritten', 'd']]);
+    await driver.advanceWallClockTime(5_000);
+    // 'old' (95 s + 10 s) is due; 'rewritten' counts from its last write (99 s).
+    expect(await collect(store.all())).toEqual([['new', 'b'], ['rewritten', 'd']]);
+    await driver.advanceWallClockTime(5_000);
+    expect(await collect(store.all())).toEqual([]);
+  });
+
+  it('a table keeps the rows its topic\'s retention still keeps, by their records\' timestamps', async () => {
+    const builder = new StreamsBuilder();
+    builder.table('prices', strings, { storeName: 'prices', storeValueSerde: stringSerde, retentionMs: 60_000 });
+    const driver = await start(builder.build(), { wallClockStartMs: 1_000_000 });
+    const input = driver.inputTopic('prices', strings);
+    await input.pipe('a', '1', 930_000);
+    await input.pipe('b', '2', 990_000);
+    await driver.advanceWallClockTime(10_000);
+    expect(await collect(driver.store<KeyValueStore<string, string>>('prices').all())).toEqual([['b', '2']]);
+  });
+});

@@ -8,6 +8,7 @@ import { describeError, retry } from '../kafka/retry.ts';
 import type { KeyValueSerdes } from '../serde.ts';
 import type { BytesSublevel, LevelDatabase } from '../stores/bytes-store.ts';
 import { openStore, type OpenStore } from '../stores/factory.ts';
+import { stampValue } from '../stores/key-value-store.ts';
 import type { ResolvedStore, StoreDefinition } from '../topology.ts';
 import type { RuntimeLogger } from './logger.ts';
 
@@ -153,12 +154,14 @@ class StatelessManager extends StateManager {
  * deserialized with the topic's serdes and serialized with the store's (this throws for a
  * record that cannot be read). Null for a record without a key.
  */
-export async function storeEntry(definition: StoreDefinition, record: { key: Buffer | null; value: Buffer | null }, source?: KeyValueSerdes<unknown, unknown>): Promise<[Buffer, Buffer | null] | null> {
+export async function storeEntry(definition: StoreDefinition, record: { key: Buffer | null; value: Buffer | null; timestamp: number }, source?: KeyValueSerdes<unknown, unknown>): Promise<[Buffer, Buffer | null] | null> {
   if (!record.key) return null;
   if (!source) return [record.key, record.value];
   const key = definition.keySerde.serialize(await source.key.deserialize(record.key));
   if (record.value === null) return [key, null];
-  return [key, definition.valueSerde.serialize(await source.value.deserialize(record.value))];
+  const value = definition.valueSerde.serialize(await source.value.deserialize(record.value));
+  // A table with a retention keeps each value behind its record's timestamp (see LevelKeyValueStore).
+  return [key, definition.kind === 'key-value' && definition.retentionMs !== undefined ? stampValue(record.timestamp, value) : value];
 }
 
 /**
@@ -168,7 +171,7 @@ export async function storeEntry(definition: StoreDefinition, record: { key: Buf
  */
 export async function readEntry(
   definition: StoreDefinition,
-  record: { key: Buffer | null; value: Buffer | null },
+  record: { key: Buffer | null; value: Buffer | null; timestamp: number },
   source: KeyValueSerdes<unknown, unknown> | undefined,
   { logger, where, signal }: { logger: RuntimeLogger; where: Record<string, unknown>; signal: AbortSignal },
 ): Promise<[Buffer, Buffer | null] | null | 'unreadable' | 'stopped'> {

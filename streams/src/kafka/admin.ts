@@ -1,4 +1,4 @@
-import { FetchIsolationLevels, ListOffsetTimestamps, type Admin } from '@platformatic/kafka';
+import { ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, type Admin } from '@platformatic/kafka';
 import { errorIds, isRetriable } from './errors.ts';
 import { retry } from './retry.ts';
 
@@ -119,4 +119,16 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: Re
     result.set(topic.name, partitions);
   }
   return result;
+}
+
+/** A topic's time-based retention (retention.ms), undefined when it keeps records for good (-1) or is compacted only. */
+export async function topicRetentionMs(admin: Admin, topic: string): Promise<number | undefined> {
+  const [described] = await retry(() => admin.describeConfigs({ includeSynonyms: false, resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['retention.ms', 'cleanup.policy'] }] }), {
+    retriable: notYetKnown,
+    timeoutMs: 30_000,
+  });
+  const value = (name: string) => described?.configs.find((config) => config.name === name)?.value;
+  const retention = Number(value('retention.ms'));
+  if (!(value('cleanup.policy') ?? 'delete').includes('delete') || !Number.isFinite(retention) || retention < 0) return undefined;
+  return retention;
 }

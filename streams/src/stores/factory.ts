@@ -24,7 +24,7 @@ export function openStore(database: LevelDatabase, definition: StoreDefinition):
   const store: StateStore = (() => {
     switch (definition.kind) {
       case 'key-value':
-        return new LevelKeyValueStore(bytes, keySerde, valueSerde);
+        return new LevelKeyValueStore(bytes, keySerde, valueSerde, definition.retentionMs);
       case 'window':
         return new LevelWindowStore(bytes, keySerde, valueSerde);
       case 'session':
