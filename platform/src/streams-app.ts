@@ -17,6 +17,8 @@ export const streamsConfig = {
   /** How long a task waits for an input partition known to have records (timestamp order across its inputs). */
   MAX_TASK_IDLE_MS: env.milliseconds(1_000),
   SESSION_TIMEOUT_MS: env.milliseconds(10_000),
+  /** Whether a re-keying step orders records across its input partitions (posting order of one customer's orders); false: per partition, as Kafka Streams. */
+  CROSS_PARTITION_ORDER: env.boolean(true),
   /** Records stamped further ahead of the clock go to the dead-letter topic (one would otherwise move stream time ahead for good). */
   MAX_FUTURE_TIMESTAMP_MS: env.milliseconds(60 * 60 * 1_000),
   /** Replication factor of the internal topics the service creates; unset, the broker's default.replication.factor. */
@@ -50,6 +52,7 @@ export function createStreamsApp(options: {
     maxTaskIdleMs: config.MAX_TASK_IDLE_MS,
     sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
     maxFutureTimestampMs: config.MAX_FUTURE_TIMESTAMP_MS,
+    crossPartitionOrder: config.CROSS_PARTITION_ORDER,
     // Every topic of the system is keyed: a record without a key is a producer's bug, not an order.
     rejectNullKeys: true,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

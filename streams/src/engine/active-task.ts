@@ -26,6 +26,8 @@ export interface TaskContext {
   rejectNullKeys: boolean;
   /** Records stamped further ahead of the clock go to the dead-letter topic (see StreamTask.maxFutureTimestampMs). */
   maxFutureTimestampMs: number;
+  /** Whether re-keying sub-topologies order records across their tasks' partitions (see PartitionGroup). */
+  crossPartitionOrder: boolean;
   metrics: StreamsMetrics;
 }
 

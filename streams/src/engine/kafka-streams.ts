@@ -35,6 +35,12 @@ export interface StreamsOptions {
   commitIntervalMs?: number;
   /** How long a task waits for an input partition known to have records before going on without it (default 1 s). */
   maxTaskIdleMs?: number;
+  /**
+   * Whether a sub-topology that re-keys orders its records across all its tasks' partitions
+   * (see PartitionGroup; default true). Off, each task orders only its own partitions, as
+   * Kafka Streams does.
+   */
+  crossPartitionOrder?: boolean;
   /** host:port advertised to the group for interactive queries. */
   endpoint?: string;
   logger?: RuntimeLogger;
@@ -236,6 +242,7 @@ export class KafkaStreams {
         deadLetterTopic: this.deadLetterTopic,
         rejectNullKeys: this.options.rejectNullKeys ?? false,
         maxFutureTimestampMs: this.options.maxFutureTimestampMs ?? 60 * 60 * 1_000,
+        crossPartitionOrder: this.options.crossPartitionOrder ?? true,
         metrics: this.streamsMetrics,
       },
       admin: this.admin,

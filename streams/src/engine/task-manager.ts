@@ -141,7 +141,7 @@ export class TaskManager {
   /** Puts a started task's partitions in their group (see PartitionGroup: which records wait for which). */
   private join(task: ActiveTask): void {
     let group: PartitionGroup;
-    if (this.options.context.topology.rekeys(task.subtopology)) {
+    if (this.options.context.crossPartitionOrder && this.options.context.topology.rekeys(task.subtopology)) {
       group = this.subtopologyGroups.get(task.subtopology.id) ?? new PartitionGroup(true);
       this.subtopologyGroups.set(task.subtopology.id, group);
     } else {
