@@ -50,9 +50,11 @@ ecosystem_install_packages() {
   fi
 }
 
-# Compiles the TypeScript of every package (tsc -b: only what changed since the last build).
+# Compiles the TypeScript of every package (tsc -b: only what changed since the last build), then
+# bundles each service into one file (scripts/bundle.mjs).
 ecosystem_build() {
   node node_modules/typescript/bin/tsc -b tsconfig.build.json >&2
+  node scripts/bundle.mjs >&2
 }
 
 # Everything a program of the project needs before it runs: a supported Node, the packages, the build.
