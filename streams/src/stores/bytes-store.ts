@@ -163,6 +163,17 @@ export class BytesStore {
   }
 
   /**
+   * Every committed entry whose key has no uncommitted change, streamed from LevelDB (not
+   * cached, not held in memory at once): for a pass over a whole store (expiry).
+   */
+  async *committedEntries(): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const [key, value] of this.sublevel.iterator()) {
+      const bytes = toBuffer(key);
+      if (!this.buffered.has(bytes.toString('latin1'))) yield [bytes, toBuffer(value)];
+    }
+  }
+
+  /**
    * The committed entries of a range, from the range cache or LevelDB. Windowed stores read the
    * same small ranges over and over (a customer's sessions): an iterator is a thread-pool round
    * trip per step, a cached range a copy of an array. A range loaded while a commit changed the
@@ -179,7 +190,9 @@ export class BytesStore {
     const version = this.version;
     const entries: Array<[string, Buffer]> = [];
     const bounds = { ...(from !== undefined ? { gte: Buffer.from(from, 'latin1') } : {}), ...(to !== undefined ? { lt: Buffer.from(to, 'latin1') } : {}) };
-    for await (const [key, value] of this.sublevel.iterator(bounds)) entries.push([toBuffer(key).toString('latin1'), toBuffer(value)]);
+    // One call for the whole range: an iterator stepped entry by entry costs a round trip to
+    // LevelDB's thread pool per step, which a profile of the fraud service showed at 7% of its CPU.
+    for (const [key, value] of await this.sublevel.iterator(bounds).all()) entries.push([toBuffer(key).toString('latin1'), toBuffer(value)]);
     if (version === this.version && entries.length <= maxEntriesPerCachedRange) {
       const range: CachedRange = { key: cacheKey, group: this.groupOfRange(from, to), from, to, entries: entries.slice() };
       this.ranges.set(cacheKey, range);

@@ -72,7 +72,8 @@ export class LevelKeyValueStore<K, V> implements KeyValueStore<K, V> {
   async expire(now: number): Promise<number> {
     if (this.retentionMs === undefined) return 0;
     let expired = 0;
-    for await (const [key, stored] of this.bytes.range()) {
+    // Entries written since the last commit are recent: only committed ones can have expired.
+    for await (const [key, stored] of this.bytes.committedEntries()) {
       if (stampOf(stored) + this.retentionMs > now) continue;
       this.bytes.delete(key);
       expired += 1;
