@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ActiveTask } from '../src/engine/active-task.ts';
-import { inputLag, StreamsMetrics } from '../src/engine/metrics.ts';
+import { inputLag, StreamsMetrics, type TaskProgress } from '../src/engine/metrics.ts';
 import { RecordQueue } from '../src/engine/partition-group.ts';
 
 const record = (offset: number) => ({ offset, timestamp: offset, key: null, value: null, headers: {} });
 
 /** A running task as the snapshot reads it: its input queues and positions. */
-function runningTask(queues: RecordQueue[], positions: Record<string, number>, state = 'running'): ActiveTask {
-  return { state, queues: new Map(queues.map((queue) => [queue.topic, queue])), inputPositions: new Map(Object.entries(positions)) } as unknown as ActiveTask;
+function runningTask(queues: RecordQueue[], positions: Record<string, number>, state = 'running'): TaskProgress {
+  return { state, queues: new Map(queues.map((queue) => [queue.topic, queue])), inputPositions: new Map(Object.entries(positions)) };
 }
 
 describe('StreamsMetrics', () => {

@@ -1,6 +1,12 @@
-import type { ActiveTask } from './active-task.ts';
-import type { StreamsState } from './kafka-streams.ts';
 import type { RecordQueue } from './partition-group.ts';
+import type { StreamsState } from './streams-state.ts';
+
+/** What a snapshot reads of a running task: its state, and where each input partition is. */
+export interface TaskProgress {
+  readonly state: string;
+  readonly queues: ReadonlyMap<string, RecordQueue>;
+  readonly inputPositions: ReadonlyMap<string, number>;
+}
 
 /**
  * The runtime's metrics (Kafka Streams' `metrics()`), cheap enough for the hot path: the
@@ -99,7 +105,7 @@ export class StreamsMetrics {
    * The current values: counters, the state of each assigned task (those not running yet are
    * restoring) and the lag of the running tasks' inputs.
    */
-  snapshot(instance: { applicationId: string; state: StreamsState; assigned: readonly string[]; running: ReadonlyMap<string, ActiveTask> }): StreamsMetricsSnapshot {
+  snapshot(instance: { applicationId: string; state: StreamsState; assigned: readonly string[]; running: ReadonlyMap<string, TaskProgress> }): StreamsMetricsSnapshot {
     const tasks = new Map<string, AssignedTaskState>();
     const lag: InputLag[] = [];
     for (const id of instance.assigned) {
