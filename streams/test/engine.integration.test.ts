@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { RecordProducer } from '../src/kafka/record-producer.ts';
 import { StateManager } from '../src/engine/state-manager.ts';
 import { KafkaStreams, type KeyValueStore } from '../src/index.ts';
 import { countingTopology } from './support/counting.ts';
@@ -114,6 +115,36 @@ describe('KafkaStreams on the real broker', () => {
       expect(records.map((record) => record.value!.toString())).toEqual(['1', '2', '3']);
     } finally {
       flush.mockRestore();
+    }
+  });
+
+  it('starts its tasks over from the broker when a commit fails after the broker took it (the answer lost): nothing is counted twice', async () => {
+    const clients = testClients();
+    const input = unique('input');
+    const output = unique('output');
+    await createTopics(clients, [{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    const app = new KafkaStreams({ applicationId: unique('lost-answer-app'), topology: countingTopology(input, output), clients, stateDirectory: await mkdtemp(path.join(os.tmpdir(), 'streams-')) });
+    running.push(app);
+    await app.start();
+    await eventually(() => app.isReady, 'the app to be ready', 30_000);
+    await produce(clients, input, [{ key: 'k', value: 'x' }]);
+    await consumeUntil(clients, output, (seen) => seen.length >= 1);
+
+    // The next transaction commits at the broker, but its EndTxn answer never arrives (the
+    // broker was killed right after writing the commit).
+    const commit = vi.spyOn(RecordProducer.prototype, 'commit');
+    commit.mockImplementationOnce(async function (this: RecordProducer) {
+      await RecordProducer.prototype.commit.call(this);
+      throw Object.assign(new Error('connection closed'), { code: 'PLT_KFK_NETWORK' });
+    });
+    try {
+      await produce(clients, input, [{ key: 'k', value: 'x' }]);
+      await eventually(() => (commit.mock.calls.length > 1 ? true : undefined), 'a commit after the lost answer', 30_000);
+      await produce(clients, input, [{ key: 'k', value: 'x' }]);
+      const records = await consumeUntil(clients, output, (seen) => seen.length >= 3);
+      expect(records.map((record) => record.value!.toString())).toEqual(['1', '2', '3']);
+    } finally {
+      commit.mockRestore();
     }
   });
 });

@@ -291,7 +291,7 @@ describe('poison records on every input topic, with the whole system running', (
         .output.join('')
         .split('\n')
         .map(parse)
-        .filter((warning): warning is Warning => warning?.msg === 'global table skipped a record it cannot read');
+        .filter((warning): warning is Warning => warning?.msg === 'a table record that can never be read is skipped');
     await eventually(async () => (unreadable.every((record) => warnings().some((warning) => warning.topic === topic && warning.partition === record.partition && String(warning.offset) === String(record.offset))) ? true : undefined), 'a warning for each unreadable customers record');
     for (const record of unreadable) {
       const warning = warnings().find((candidate) => candidate.partition === record.partition && String(candidate.offset) === String(record.offset))!;

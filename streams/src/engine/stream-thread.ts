@@ -49,6 +49,18 @@ class LocalStateBehind extends Error {
 }
 
 /**
+ * A commit failed part-way: the broker may have committed the transaction all the same (an
+ * EndTxn it wrote before the connection broke is completed when the broker is back). Going back
+ * to the tasks' own last commit would process the same records a second time.
+ */
+class CommitOutcomeUnknown extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the commit failed and may have happened all the same: ${describeError(cause)}`);
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
+/**
  * Kafka Streams' StreamThread: the loop that takes the record with the smallest timestamp among
  * its tasks' fetched records and processes it, commits all tasks together in one transaction
  * every commit interval, recovers from failed sends and commits, and handles rebalances eagerly.
@@ -180,7 +192,9 @@ export class StreamThread {
   private async commit(): Promise<void> {
     const started = performance.now();
     const offsets = this.options.taskManager.prepareCommit();
-    const written = await this.options.collector.commit(offsets, this.generation, (committed) => this.options.membership.commitOffsets(committed));
+    const written = await this.options.collector.commit(offsets, this.generation, (committed) => this.options.membership.commitOffsets(committed)).catch((error: unknown) => {
+      throw new CommitOutcomeUnknown(error);
+    });
     try {
       await this.options.taskManager.completeCommit(written);
     } catch (error) {
@@ -204,7 +218,9 @@ export class StreamThread {
       this.committedForRebalance = true;
       this.options.membership.rejoin();
     }
-    const restart = reason instanceof LocalStateBehind;
+    // Only after a failed send is the transaction surely aborted; after a failed commit the tasks
+    // cannot know their last commit, and their stores may lack a committed one.
+    const restart = reason instanceof LocalStateBehind || reason instanceof CommitOutcomeUnknown;
     await retry(
       async () => {
         await this.options.collector.abort();
@@ -212,9 +228,9 @@ export class StreamThread {
           await this.options.taskManager.reviveAll();
           return;
         }
-        // The transaction committed but the stores did not take its changes: the tasks' own idea
-        // of their last commit is behind the broker's. They start over from what the broker has:
-        // the committed offsets, and the stores restored from their changelogs.
+        // The tasks' own idea of their last commit may be behind the broker's. They start over
+        // from what the broker has: the committed offsets (read once no transaction holds them),
+        // and the stores restored from their changelogs.
         await this.options.taskManager.closeAll(false);
         if (this.assignment) await this.options.taskManager.handleAssignment(this.tasksOf(this.assignment));
       },
