@@ -151,7 +151,7 @@ export class StreamThread {
         if (this.rebalanceStarted || this.pendingAssignment) await this.handleRebalance();
         const processed = await this.processSlice();
         if (!this.rebalanceStarted && !this.pendingAssignment && !this.options.collector.failed) await this.options.taskManager.punctuate(Date.now());
-        this.options.collector.kick();
+        this.options.collector.sliceEnded();
         this.options.taskManager.resumeDrained();
         if (this.commitNeeded()) await this.commit();
         if (processed === 0) await this.waitForWork();
@@ -308,7 +308,7 @@ export class StreamThread {
     let wakeAt = now + 1_000;
     const idleEnd = this.options.taskManager.wakeUpAt(this.options.maxTaskIdleMs);
     if (idleEnd !== undefined) wakeAt = Math.min(wakeAt, idleEnd);
-    if (this.options.collector.hasOpenTransaction || this.options.taskManager.hasUncommittedWork) wakeAt = Math.min(wakeAt, this.lastCommit + this.options.commitIntervalMs);
+    if (this.options.collector.hasOpenTransaction || this.options.collector.pending > 0 || this.options.taskManager.hasUncommittedWork) wakeAt = Math.min(wakeAt, this.lastCommit + this.options.commitIntervalMs);
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.wake(), Math.max(1, wakeAt - now));
       this.wakeUp = () => {
