@@ -28,6 +28,14 @@ describe('word count', () => {
   it('keeps the counts in a store that interactive queries read', async () => {
     driver = await TopologyTestDriver.create(wordCountTopology('lines', 'counts'));
     await driver.inputTopic('lines', { key: stringSerde, value: stringSerde }).pipe('1', 'to be or not to be', 1_000);
+    expect(await driver.outputTopic('counts', { key: stringSerde, value: longSerde }).readKeyValues()).toEqual([
+      ['to', 1],
+      ['be', 1],
+      ['or', 1],
+      ['not', 1],
+      ['to', 2],
+      ['be', 2],
+    ]);
     const store = driver.store<ReadOnlyKeyValueStore<string, number>>(countStore);
     expect(await store.get('to')).toBe(2);
     expect(await store.get('or')).toBe(1);
