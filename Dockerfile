@@ -32,6 +32,8 @@ COPY order-enrichment/package.json order-enrichment/
 COPY email-service/package.json email-service/
 COPY populator/package.json populator/
 COPY dashboard/package.json dashboard/
+COPY examples/word-count/package.json examples/word-count/
+COPY examples/order-validator/package.json examples/order-validator/
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The JavaScript of every package, and the dashboard's page (the service would build it on start,

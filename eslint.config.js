@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.local/**', '**/dist/**', 'dashboard/page/**'] },
+  { ignores: ['**/node_modules/**', '.local/**', '**/dist/**', 'dashboard/page/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

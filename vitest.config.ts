@@ -20,7 +20,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['*/test/**/*.test.ts', 'infra/connectors/test/**/*.test.ts'],
+          include: ['*/test/**/*.test.ts', 'infra/connectors/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.integration.test.ts', '**/*.lifecycle.test.ts'],
           // Some unit tests start a CLI as a process (tsx compiles it first): seconds on a busy machine.
           testTimeout: 30_000,

@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { Topics, topicSerdes, type OrderValidation } from '@ecosystem/avro';
 import { positiveInteger } from '@ecosystem/infra';
 import { apiTokenConfig, authorizationHeaders, connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, infrastructureConfig, loadConfig } from '@ecosystem/platform';
-import { followTopics } from '@ecosystem/streams';
+import { followTopics } from 'kstreams';
 
 const options = new Command()
   .name('npm run anchor-fraud --')

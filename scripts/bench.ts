@@ -17,7 +17,7 @@ import { Command, Option } from 'commander';
 import { Topics, topicSerdes } from '@ecosystem/avro';
 import { findJava, kafkaVersion, localPaths, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, positiveNumberList, status } from '@ecosystem/infra';
 import { apiTokenConfig, connectKafka, createLogger, createSchemaRegistryClient, infrastructureConfig, javaClientProperties, loadConfig } from '@ecosystem/platform';
-import { allPartitions, endOffsets, type KafkaClients } from '@ecosystem/streams';
+import { allPartitions, endOffsets, type KafkaClients } from 'kstreams';
 import { pipelineServices, TestSystem, type ServiceName } from '../test/e2e/system.ts';
 import { measureBrokerCeiling, type BrokerCeiling } from './bench/kafka-perf.ts';
 import { FinalStateWatcher, runStep, type StepResult } from './bench/load.ts';

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { fetchWriterType, Topics, topicSerdes, unframe, type TopicName } from '@ecosystem/avro';
 import { positiveInteger } from '@ecosystem/infra';
 import { connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, loadInfrastructureConfig } from '@ecosystem/platform';
-import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type ReadRange } from '@ecosystem/streams';
+import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type ReadRange } from 'kstreams';
 
 const options = new Command()
   .name('npm run read-topics --')

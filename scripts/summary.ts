@@ -1,5 +1,5 @@
 import { Topics, type TopicSerdes } from '@ecosystem/avro';
-import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
+import { followTopics, type KafkaClients, type TopicReader } from 'kstreams';
 import { percentile } from './bench/stats.ts';
 
 interface Counters {

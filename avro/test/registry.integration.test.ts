@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { createKafka, createLogger, kafkaConfig, loadConfig } from '@ecosystem/platform';
-import { createTopics } from '@ecosystem/streams';
+import { createTopics } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeUntil, type ConsumedRecord } from '../../test/support/kafka.ts';
 import type { Customer, Order } from '../src/index.ts';

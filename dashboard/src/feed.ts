@@ -1,6 +1,6 @@
 import { Topics, type TopicSerdes } from '@ecosystem/avro';
 import type { Logger } from '@ecosystem/platform';
-import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
+import { followTopics, type KafkaClients, type TopicReader } from 'kstreams';
 import type { OrderFlow } from './flow.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { allPartitions, beginningOffsets, endOffsets, type KafkaClients } from '@ecosystem/streams';
+import { allPartitions, beginningOffsets, endOffsets, type KafkaClients } from 'kstreams';
 import type { ServiceLag } from './snapshot.ts';
 
 type Admin = ReturnType<KafkaClients['admin']>;

@@ -1,6 +1,6 @@
 import type { Customer } from '@ecosystem/avro';
 import { HttpError, Router } from '@ecosystem/platform';
-import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
+import type { KafkaStreams, ReadOnlyKeyValueStore } from 'kstreams';
 import type { Mailer } from './mailer.ts';
 import { customersStore, type EmailActivity } from './topology.ts';
 

@@ -12,7 +12,7 @@ import {
   type StreamRecord,
   type StreamSerdes,
   type Topology,
-} from '@ecosystem/streams';
+} from 'kstreams';
 import { EmailNotSent, type Mailer } from './mailer.ts';
 import { enrichOrder, isOutcome, outcomeEmail, routedLevel, type OutcomeState, type PaidOutcome } from './rules.ts';
 

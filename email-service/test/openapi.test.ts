@@ -1,4 +1,4 @@
-import type { KafkaStreams } from '@ecosystem/streams';
+import type { KafkaStreams } from 'kstreams';
 import { describe, expect, it } from 'vitest';
 import { openApiProblems, operationsOf, servedDocument, withDescribedRoutes } from '../../test/support/openapi.ts';
 import { emailApi } from '../src/openapi.ts';

@@ -1,7 +1,7 @@
 import { createSchemaRegistry, Topics, topicSerdes, type Customer, type Order, type OrderEnriched, type Payment, type TopicSerdes } from '@ecosystem/avro';
 import { createLogger } from '@ecosystem/platform';
-import type { KeyValueStore } from '@ecosystem/streams';
-import { TopologyTestDriver } from '@ecosystem/streams/test-driver';
+import type { KeyValueStore } from 'kstreams';
+import { TopologyTestDriver } from 'kstreams/test-driver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { smtpMailer, type Mailer } from '../src/mailer.ts';
 import { EmailActivity, emailedOrdersStore, emailTopology, type EmailedOrder } from '../src/topology.ts';

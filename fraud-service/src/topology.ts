@@ -1,5 +1,5 @@
 import { Topics, type Order, type OrderValidation, type OrderValue, type TopicSerdes } from '@ecosystem/avro';
-import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type StreamRecord, type Topology } from '@ecosystem/streams';
+import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type StreamRecord, type Topology } from 'kstreams';
 import type { FraudSettings } from './config.ts';
 import { addToTotal, fraudVerdict, orderValue } from './rules.ts';
 

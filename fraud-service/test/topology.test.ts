@@ -1,8 +1,8 @@
 import { longSerde, Topics, type Order, type OrderValidation, type OrderValue } from '@ecosystem/avro';
 import { jsonTopicSerdes } from '@ecosystem/avro/testing';
 import { loadConfig } from '@ecosystem/platform';
-import type { ReadOnlySessionStore, Session } from '@ecosystem/streams';
-import { TopologyTestDriver } from '@ecosystem/streams/test-driver';
+import type { ReadOnlySessionStore, Session } from 'kstreams';
+import { TopologyTestDriver } from 'kstreams/test-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fraudConfig, type FraudSettings } from '../src/config.ts';
 import { fraudTopology } from '../src/topology.ts';

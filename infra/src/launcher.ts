@@ -3,7 +3,7 @@ import { InfraError } from './errors.ts';
 import { localPaths } from './paths.ts';
 import os from 'node:os';
 import { launch, likelyFix, logSize, logTail, portInUse, residentMemory, runningPid, startupCause, stop } from './processes.ts';
-import { sleep } from '@ecosystem/streams';
+import { sleep } from 'kstreams';
 import { elasticsearchServer } from './servers/elasticsearch.ts';
 import { bootstrapServers, brokerCountMismatch, formattedBrokerCount, formattedSecure, kafkaServers, loopbackLayout, securityMismatch } from './servers/kafka.ts';
 import { clientEnvironmentFile } from './servers/kafka-security.ts';

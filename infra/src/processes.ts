@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { sleep } from '@ecosystem/streams';
+import { sleep } from 'kstreams';
 import { localPaths, type InfraPaths } from './paths.ts';
 
 export interface LaunchSpec {

@@ -1,6 +1,6 @@
 import { Client } from '@elastic/elasticsearch';
 import { createKafka, createLogger, elasticsearchConnection, loadInfrastructureConfig } from '@ecosystem/platform';
-import { createTopics, type KafkaClients } from '@ecosystem/streams';
+import { createTopics, type KafkaClients } from 'kstreams';
 import { describe, expect, it } from 'vitest';
 import { consumeUntil } from '../../test/support/kafka.ts';
 import { down, status, up } from '../src/launcher.ts';

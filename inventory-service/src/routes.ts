@@ -1,6 +1,6 @@
 import { productSymbols } from '@ecosystem/avro';
 import { Router } from '@ecosystem/platform';
-import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
+import type { KafkaStreams, ReadOnlyKeyValueStore } from 'kstreams';
 import type { StockRow } from './openapi.ts';
 import { inventoryStore, reservedStockStore } from './topology.ts';
 

@@ -1,5 +1,5 @@
 import { Topics, type Order, type OrderValidation, type Product, type TopicSerdes } from '@ecosystem/avro';
-import { ContextualProcessor, jsonSerde, Stores, StreamsBuilder, stringSerde, type KeyValueStore, type ProcessorContext, type ReadOnlyKeyValueStore, type StreamRecord, type Topology } from '@ecosystem/streams';
+import { ContextualProcessor, jsonSerde, Stores, StreamsBuilder, stringSerde, type KeyValueStore, type ProcessorContext, type ReadOnlyKeyValueStore, type StreamRecord, type Topology } from 'kstreams';
 import { releaseStock, reserveStock } from './rules.ts';
 
 export const inventoryStore = 'warehouse-inventory';

@@ -1,7 +1,7 @@
 import { Topics, type Order, type OrderValidation } from '@ecosystem/avro';
 import { jsonTopicSerdes } from '@ecosystem/avro/testing';
-import type { ReadOnlyKeyValueStore } from '@ecosystem/streams';
-import { TopologyTestDriver } from '@ecosystem/streams/test-driver';
+import type { ReadOnlyKeyValueStore } from 'kstreams';
+import { TopologyTestDriver } from 'kstreams/test-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inventoryStore, inventoryTopology, reservationsStore, reservedStockStore } from '../src/topology.ts';
 

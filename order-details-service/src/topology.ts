@@ -1,5 +1,5 @@
 import { Topics, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
-import { StreamsBuilder, type Topology } from '@ecosystem/streams';
+import { StreamsBuilder, type Topology } from 'kstreams';
 import { checkOrderDetails } from './rules.ts';
 
 /** Every new order gets an ORDER_DETAILS_CHECK verdict. */

@@ -1,6 +1,6 @@
 import { Topics, type Order, type OrderValidation } from '@ecosystem/avro';
 import { jsonTopicSerdes } from '@ecosystem/avro/testing';
-import { TopologyTestDriver } from '@ecosystem/streams/test-driver';
+import { TopologyTestDriver } from 'kstreams/test-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderDetailsTopology } from '../src/topology.ts';
 

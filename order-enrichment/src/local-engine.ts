@@ -1,5 +1,5 @@
 import { HttpError, instanceUrl } from '@ecosystem/platform';
-import type { KafkaStreams, ReadOnlyWindowStore } from '@ecosystem/streams';
+import type { KafkaStreams, ReadOnlyWindowStore } from 'kstreams';
 import type { FraudEngine } from './engine.ts';
 import { newestFirst, type FraudCount, type FraudRow } from './rules.ts';
 import { fraudCountsStore, fraudRowsOf } from './topology.ts';

@@ -1,5 +1,5 @@
 import { Topics, type Customer, type KeyValueSerdes, type Order, type OrderEnriched, type TopicSerdes } from '@ecosystem/avro';
-import { jsonSerde, longSerde, StreamsBuilder, TimeWindows, type ReadOnlyWindowStore, type StreamRecord, type Topology } from '@ecosystem/streams';
+import { jsonSerde, longSerde, StreamsBuilder, TimeWindows, type ReadOnlyWindowStore, type StreamRecord, type Topology } from 'kstreams';
 import {
   countOrder,
   enrichOrder,

@@ -1,5 +1,5 @@
 import type { Customer, Order } from '@ecosystem/avro';
-import { TimeWindows } from '@ecosystem/streams';
+import { TimeWindows } from 'kstreams';
 import { describe, expect, it } from 'vitest';
 import {
   countOrder,

@@ -1,6 +1,6 @@
 import type { Customer, Order, OrderEnriched } from '@ecosystem/avro';
-import { jsonSerde, longSerde, partitionForKey, stringSerde, type ReadOnlyWindowStore, type StreamRecord } from '@ecosystem/streams';
-import { TopologyTestDriver } from '@ecosystem/streams/test-driver';
+import { jsonSerde, longSerde, partitionForKey, stringSerde, type ReadOnlyWindowStore, type StreamRecord } from 'kstreams';
+import { TopologyTestDriver } from 'kstreams/test-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FraudCount } from '../src/rules.ts';
 import { enrichmentTopology, fraudCountsStore, fraudRowsOf, ordersByCustomer, type EnrichmentTopics } from '../src/topology.ts';

@@ -1,5 +1,5 @@
 import { Topics, topicSerdes, type Order } from '@ecosystem/avro';
-import { topicRetentionMs } from '@ecosystem/streams';
+import { topicRetentionMs } from 'kstreams';
 import { BatchingProducer, connectKafka, createHttpServer, createSchemaRegistryClient, createStreamsApp, runService } from '@ecosystem/platform';
 import { ordersServiceConfig } from './config.ts';
 import { ordersApiDescription } from './openapi.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
 import { authorizationHeaders, HttpError, instanceUrl, ProducerQueueFullError, readJsonBody, Router, SendAbortedError, type BatchingProducer, type Logger } from '@ecosystem/platform';
-import type { KafkaStreams, ReadOnlyKeyValueStore } from '@ecosystem/streams';
+import type { KafkaStreams, ReadOnlyKeyValueStore } from 'kstreams';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { OrdersApiLimits } from './openapi.ts';

@@ -1,5 +1,5 @@
 import { Topics, type Order, type TopicSerdes } from '@ecosystem/avro';
-import { StreamsBuilder, type Topology } from '@ecosystem/streams';
+import { StreamsBuilder, type Topology } from 'kstreams';
 
 export const ordersStore = 'latest-orders';
 

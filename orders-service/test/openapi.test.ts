@@ -1,5 +1,5 @@
 import { createLogger, type BatchingProducer, type OpenApiDocument } from '@ecosystem/platform';
-import type { KafkaStreams } from '@ecosystem/streams';
+import type { KafkaStreams } from 'kstreams';
 import type { TopicSerdes } from '@ecosystem/avro';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems, operationsOf, schemaValidator, servedDocument } from '../../test/support/openapi.ts';

@@ -1,4 +1,4 @@
-import { encodeHeaders, RecordProducer, type KafkaClients, type ProducerRecord, type RecordHeaders, type RuntimeLogger } from '@ecosystem/streams';
+import { encodeHeaders, RecordProducer, type KafkaClients, type ProducerRecord, type RecordHeaders, type RuntimeLogger } from 'kstreams';
 
 /** What the batching producer needs of a producer (RecordProducer; a stand-in in unit tests). */
 export interface RecordWriter {

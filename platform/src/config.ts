@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { saslMechanisms } from '@ecosystem/streams';
+import { saslMechanisms } from 'kstreams';
 import { z } from 'zod';
 import { plainEndpoint } from './endpoints.ts';
 

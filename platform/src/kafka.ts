@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { KafkaClients, KafkaSecurityError, type KafkaClientsOptions, type KafkaSecurity } from '@ecosystem/streams';
+import { KafkaClients, KafkaSecurityError, type KafkaClientsOptions, type KafkaSecurity } from 'kstreams';
 import { readSetting, StartupError, type KafkaConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 

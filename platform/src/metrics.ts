@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
-import type { KafkaStreams, MetricsObserver, StreamsMetricsSnapshot, StreamsState, TaskCounters } from '@ecosystem/streams';
+import type { KafkaStreams, MetricsObserver, StreamsMetricsSnapshot, StreamsState, TaskCounters } from 'kstreams';
 
 /**
  * The metrics of a service process, served in Prometheus' text format at `GET /metrics` by its

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { KafkaStreams, type KafkaClients, type Topology } from '@ecosystem/streams';
+import { KafkaStreams, type KafkaClients, type Topology } from 'kstreams';
 import { env, type InfrastructureConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { exportStreamsMetrics, streamsMetricsObserver } from './metrics.ts';

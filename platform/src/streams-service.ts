@@ -1,5 +1,5 @@
 import { topicSerdes, type TopicSerdes } from '@ecosystem/avro';
-import type { KafkaStreams, Topology } from '@ecosystem/streams';
+import type { KafkaStreams, Topology } from 'kstreams';
 import type { z } from 'zod';
 import { env, httpServerConfig, infrastructureConfig } from './config.ts';
 import { createHttpServer, Router } from './http.ts';

@@ -1,5 +1,5 @@
 import { Topics } from '@ecosystem/avro';
-import { createTopics, partitionCounts, type KafkaClients, type TopicSpec as StreamsTopicSpec } from '@ecosystem/streams';
+import { createTopics, partitionCounts, type KafkaClients, type TopicSpec as StreamsTopicSpec } from 'kstreams';
 import type { Logger } from './logger.ts';
 
 /**

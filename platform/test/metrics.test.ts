@@ -1,4 +1,4 @@
-import type { KafkaStreams, StreamsMetricsSnapshot, StreamsState } from '@ecosystem/streams';
+import type { KafkaStreams, StreamsMetricsSnapshot, StreamsState } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsParseError, parseMetrics, samplesOf, scrape, sumOf } from '../../test/support/prometheus.ts';
 import { createHttpServer, HttpError, Router, type HttpServer } from '../src/http.ts';

@@ -1,4 +1,4 @@
-import { partitionCounts } from '@ecosystem/streams';
+import { partitionCounts } from 'kstreams';
 import { ConfigResourceTypes } from '@platformatic/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../src/kafka.ts';

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTopics, type KafkaClients } from '@ecosystem/streams';
+import { createTopics, type KafkaClients } from 'kstreams';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Topics, productSymbols, type TopicSerdes } from '@ecosystem/avro';
 import { authorizationHeaders } from '@ecosystem/platform';
-import { followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
+import { followTopics, type KafkaClients, type TopicReader } from 'kstreams';
 import { summarize, type LatencySummary } from './stats.ts';
 
 /** What happened to one posted order, in performance.now() milliseconds of this process. */

@@ -1,5 +1,7 @@
 export { StreamsBuilder, KStream, KTable, KGroupedStream, GlobalKTable, TimeWindowedKStream, SessionWindowedKStream, Stores } from './builder.ts';
 export type { StreamSerdes, StoreBuilder, Named, WindowedAggregateOptions } from './builder.ts';
+export type { Initializer, Aggregator, Merger, LateRecordListener } from './processors/aggregate.ts';
+export type { FailureStage } from './task.ts';
 export { Topology, ResolvedTopology } from './topology.ts';
 export type { Processor, ProcessorContext, ProcessorSupplier, PunctuationType, Cancellable } from './processor.ts';
 export { ContextualProcessor } from './processor.ts';

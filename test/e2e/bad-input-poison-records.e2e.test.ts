@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { customerLevels, customerLevelTopic, Topics, type Customer, type CustomerLevel, type Order, type OrderEnriched, type TopicName } from '@ecosystem/avro';
-import { committedOffsets, type BytesProducer } from '@ecosystem/streams';
+import { committedOffsets, type BytesProducer } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from './support/prng.ts';
 import { TopicRecords, type TopicRecord } from './support/topic-records.ts';

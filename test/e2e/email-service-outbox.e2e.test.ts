@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Topics, type Customer, type Order } from '@ecosystem/avro';
-import type { BytesProducer } from '@ecosystem/streams';
+import type { BytesProducer } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';

@@ -1,6 +1,6 @@
 import { Topics, type Customer, type Order, type OrderEnriched, type Payment } from '@ecosystem/avro';
-import { partitionForKey } from '@ecosystem/streams';
-import type { BytesProducer } from '@ecosystem/streams';
+import { partitionForKey } from 'kstreams';
+import type { BytesProducer } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type ReceivedEmail, type SmtpSink } from '../../email-service/test/support/smtp-sink.ts';
 import { TestSystem } from './system.ts';

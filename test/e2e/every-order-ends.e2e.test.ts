@@ -1,5 +1,5 @@
 import { Topics, type Order } from '@ecosystem/avro';
-import { RecordProducer } from '@ecosystem/streams';
+import { RecordProducer } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
 import { TestSystem } from './system.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createKafka, createLogger, createStreamsApp, loadConfig, streamsConfig } from '@ecosystem/platform';
-import type { KafkaStreams } from '@ecosystem/streams';
+import type { KafkaStreams } from 'kstreams';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ordersStore, ordersViewTopology } from '../../orders-service/src/topology.ts';
 import { eventually } from '../support/eventually.ts';

@@ -1,5 +1,5 @@
 import { Topics, type Customer, type Order, type OrderEnriched } from '@ecosystem/avro';
-import { allPartitions, committedOffsets, endOffsets } from '@ecosystem/streams';
+import { allPartitions, committedOffsets, endOffsets } from 'kstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSystem } from './system.ts';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { registerTopicSchemas, Topics, topicSerdes, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
 import { freeLoopbackPort } from '@ecosystem/infra';
 import { authorizationHeaders, createKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics, type InfrastructureConfig, type KafkaClients } from '@ecosystem/platform';
-import type { RecordHeaders } from '@ecosystem/streams';
+import type { RecordHeaders } from 'kstreams';
 import { runService } from '../../scripts/services.ts';
 import { readTopicUntil } from '../support/kafka.ts';
 import { answerOf, ResponseValidator } from '../support/openapi.ts';

@@ -1,4 +1,4 @@
-import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type KafkaClients } from '@ecosystem/streams';
+import { allPartitions, beginningOffsets, endOffsets, TopicReader, type FetchedRecord, type KafkaClients } from 'kstreams';
 
 /** Test helpers shared by every workspace's integration tests. */
 

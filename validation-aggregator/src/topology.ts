@@ -1,5 +1,5 @@
 import { Topics, type Order, type OrderValidation, type TopicSerdes } from '@ecosystem/avro';
-import { ContextualProcessor, jsonSerde, Stores, StreamsBuilder, stringSerde, type KeyValueStore, type ProcessorContext, type StreamRecord, type Topology } from '@ecosystem/streams';
+import { ContextualProcessor, jsonSerde, Stores, StreamsBuilder, stringSerde, type KeyValueStore, type ProcessorContext, type StreamRecord, type Topology } from 'kstreams';
 import type { AggregatorSettings } from './config.ts';
 import { decide, noChecks, recordOrder, recordResult, timeoutReason, type FinalState, type OrderChecks } from './rules.ts';
 

@@ -1,5 +1,5 @@
 import type { ConnectorDefinition } from './connect-configs.ts';
-import { describeError, sleep } from '@ecosystem/streams';
+import { describeError, sleep } from 'kstreams';
 
 /** The answer of `GET /connectors/{name}/status`. */
 export interface ConnectorStatus {

@@ -1,6 +1,6 @@
 import { topicSerdes, type Customer } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from '@ecosystem/streams';
+import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from 'kstreams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { customersAfter, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';

@@ -1,6 +1,6 @@
 import { SerdeError, stringSerde, topicSerdes, type Order } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import { backoffDelay, describeError, retry, sleep, type BackoffOptions, type BytesConsumer, type BytesProducer, type KafkaClients } from '@ecosystem/streams';
+import { backoffDelay, describeError, retry, sleep, type BackoffOptions, type BytesConsumer, type BytesProducer, type KafkaClients } from 'kstreams';
 import type { Client } from '@elastic/elasticsearch';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from '@platformatic/kafka';

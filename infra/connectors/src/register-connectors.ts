@@ -4,7 +4,7 @@ import { connectorFiles, customersSourceConfigProblems, ordersSinkConfigProblems
 import { ConnectError, registerConnector } from './connect-rest.ts';
 import { createElasticsearchClient, ensureIndex } from './elasticsearch.ts';
 import { ordersSinkJob } from './jobs.ts';
-import { describeError } from '@ecosystem/streams';
+import { describeError } from 'kstreams';
 
 interface Options {
   connectUrl: string;

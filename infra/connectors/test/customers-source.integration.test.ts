@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { longSerde, topicSerdes, unframe, type Customer } from '@ecosystem/avro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordProducer } from '@ecosystem/streams';
+import { RecordProducer } from 'kstreams';
 import { addCustomer, customersAfter, openCustomersDb, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
 import { encodePosition, positionKey, startCustomersSource, type CustomersSource } from '../src/customers-source.ts';
 import { customersSourceNames } from '../src/jobs.ts';

@@ -1,5 +1,5 @@
 import { frame, stringSerde, topicSerdes, type Order, type OrderState, type Product } from '@ecosystem/avro';
-import { allPartitions, committedOffsets as groupOffsets, endOffsets as partitionEnds } from '@ecosystem/streams';
+import { allPartitions, committedOffsets as groupOffsets, endOffsets as partitionEnds } from 'kstreams';
 import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElasticsearchClient } from '../src/elasticsearch.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createKafka, createLogger, explainKafkaRefusal, kafkaConfig, type Environment } from '@ecosystem/platform';
-import { securityFailure } from '@ecosystem/streams';
+import { securityFailure } from 'kstreams';
 import { findJava, type JavaRuntime } from '../java.ts';
 import { resolveClasspath } from '../maven.ts';
 import { localPaths, mavenProjects, type InfraPaths } from '../paths.ts';

@@ -1,4 +1,4 @@
-import { allPartitions, endOffsets, followTopics, type KafkaClients, type TopicReader } from '@ecosystem/streams';
+import { allPartitions, endOffsets, followTopics, type KafkaClients, type TopicReader } from 'kstreams';
 
 export interface TopicRecord {
   topic: string;

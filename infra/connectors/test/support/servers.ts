@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createKafka, createLogger, createSchemaRegistryClient, loadInfrastructureConfig } from '@ecosystem/platform';
-import { allPartitions, beginningOffsets, endOffsets, Fetcher, type KafkaClients } from '@ecosystem/streams';
+import { allPartitions, beginningOffsets, endOffsets, Fetcher, type KafkaClients } from 'kstreams';
 import { createElasticsearchClient } from '../../src/elasticsearch.ts';
 import type { ConsumedRecord } from '../../../../test/support/kafka.ts';
 

@@ -23,7 +23,7 @@ import {
   type RuntimeLogger,
   type Topology,
   type TopicReader,
-} from '../src/index.ts';
+} from 'kstreams';
 
 interface Options {
   records: number;
@@ -313,7 +313,7 @@ function positiveInteger(text: string): number {
 async function main(): Promise<void> {
   const options = new Command()
     .name('npm run bench:streams --')
-    .description('Benchmarks @ecosystem/streams on a real broker: map and count, at-least-once and exactly-once.\nProgress goes to stderr; the table and a JSON summary line go to stdout.')
+    .description('Benchmarks kstreams on a real broker: map and count, at-least-once and exactly-once.\nProgress goes to stderr; the table and a JSON summary line go to stdout.')
     .option('--records <n>', 'records of the throughput run, per scenario', positiveInteger, 50_000)
     .option('--rate <n>', 'records per second of the open-loop latency run', positiveInteger, 1_000)
     .option('--seconds <n>', 'duration of the latency run', positiveInteger, 10)
