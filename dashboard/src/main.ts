@@ -9,7 +9,7 @@ import { fetchLag } from './lag.ts';
 import { dashboardApi } from './openapi.ts';
 import { dashboardRoutes } from './routes.ts';
 import type { FraudFlag, ServiceLag, Snapshot, StockRow } from './snapshot.ts';
-import { fetchFraudFlags, fetchStock, Poller } from './sources.ts';
+import { fetchFraudFlags, fetchStock, Poller, PollWhileWatched } from './sources.ts';
 
 const service = 'dashboard';
 
@@ -28,7 +28,12 @@ await runService(service, dashboardConfig, async (config, logger) => {
   const stock = new Poller<StockRow[]>(() => fetchStock(config.INVENTORY_URL), []);
   const fraud = new Poller<FraudFlag[]>(() => fetchFraudFlags(config.ENRICHMENT_URL), []);
   const lag = new Poller<ServiceLag[]>(() => fetchLag(kafka.admin(), config.TOPIC_PREFIX), []);
-  const snapshot = (): Snapshot => ({ at: Date.now(), products: productSymbols, flow: flow.summary(), stock: stock.state, fraud: fraud.state, lag: lag.state });
+  const current = (): Snapshot => ({ at: Date.now(), products: productSymbols, flow: flow.summary(), stock: stock.state, fraud: fraud.state, lag: lag.state });
+  const polling = new PollWhileWatched({ intervalMs: config.POLL_INTERVAL_MS, pagesOpen: () => events.size, poll: () => Promise.all([stock.poll(), fraud.poll(), lag.poll()]) });
+  const snapshot = (): Snapshot => {
+    polling.asked();
+    return current();
+  };
 
   // Orders reach the page within ordersIntervalMs of a record, without a full snapshot per record.
   let ordersChanged = false;
@@ -66,11 +71,9 @@ await runService(service, dashboardConfig, async (config, logger) => {
   const port = await http.listen(config.PORT, config.HOST);
   await feed.start();
 
-  const pollAll = () => Promise.all([stock.poll(), fraud.poll(), lag.poll()]);
-  void pollAll();
   const timers = [
-    setInterval(() => void pollAll(), config.POLL_INTERVAL_MS),
-    setInterval(() => events.send('snapshot', snapshot()), snapshotIntervalMs),
+    setInterval(() => polling.tick(), config.POLL_INTERVAL_MS),
+    setInterval(() => events.send('snapshot', current()), snapshotIntervalMs),
     setInterval(sendOrders, ordersIntervalMs),
   ];
   logger.info({ port, orders: config.ORDERS_URL, inventory: config.INVENTORY_URL, enrichment: config.ENRICHMENT_URL }, `dashboard on http://localhost:${port}`);

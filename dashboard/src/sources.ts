@@ -68,3 +68,32 @@ export class Poller<Rows> {
     }
   }
 }
+
+/**
+ * When the sources are polled. Each poll costs the services work (the fraud flags are a scan of
+ * a window store) and the broker a lag query, so the dashboard polls only while someone looks:
+ * a page is open, or a client asked within the last two intervals. The first question after a
+ * quiet spell polls at once (it is answered with the rows polled last).
+ */
+export class PollWhileWatched {
+  private lastAsked = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly options: { intervalMs: number; pagesOpen: () => number; poll: () => Promise<unknown> },
+  ) {}
+
+  private watched(now: number): boolean {
+    return this.options.pagesOpen() > 0 || now - this.lastAsked < 2 * this.options.intervalMs;
+  }
+
+  /** Someone asked for the rows (a page opening, a snapshot request). */
+  asked(now = Date.now()): void {
+    if (!this.watched(now)) void this.options.poll();
+    this.lastAsked = now;
+  }
+
+  /** The interval passed: polls again if someone is still looking. */
+  tick(now = Date.now()): void {
+    if (this.watched(now)) void this.options.poll();
+  }
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isStale, newestModification } from '../src/assets.ts';
 import { formatEvent } from '../src/events.ts';
-import { Poller } from '../src/sources.ts';
+import { Poller, PollWhileWatched } from '../src/sources.ts';
 
 describe('the built page', () => {
   const folders: string[] = [];
@@ -46,5 +46,35 @@ describe('a polled source', () => {
     };
     await poller.poll(() => 60);
     expect(poller.state).toEqual({ rows: [1, 2], at: 50, error: 'inventory answered 503' });
+  });
+});
+
+describe('polling the sources', () => {
+  const watch = (pagesOpen: () => number) => {
+    let polls = 0;
+    const polling = new PollWhileWatched({ intervalMs: 2_000, pagesOpen, poll: async () => (polls += 1) });
+    return { polling, polls: () => polls };
+  };
+
+  it('asks nothing of the services while nobody looks', () => {
+    const { polling, polls } = watch(() => 0);
+    for (let now = 0; now < 60_000; now += 2_000) polling.tick(now);
+    expect(polls()).toBe(0);
+  });
+
+  it('polls at once when asked after a quiet spell, then while asked lately or a page is open', () => {
+    let pages = 0;
+    const { polling, polls } = watch(() => pages);
+    polling.asked(10_000);
+    expect(polls()).toBe(1);
+    polling.asked(11_000); // still watched: no extra poll on top of the interval's
+    polling.tick(12_000);
+    polling.tick(14_000);
+    expect(polls()).toBe(3);
+    polling.tick(16_000); // two intervals after the last question: quiet again
+    expect(polls()).toBe(3);
+    pages = 1;
+    polling.tick(18_000);
+    expect(polls()).toBe(4);
   });
 });
