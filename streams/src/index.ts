@@ -1,5 +1,6 @@
-export { StreamsBuilder, KStream, KTable, KGroupedStream, GlobalKTable, TimeWindowedKStream, SessionWindowedKStream, Stores } from './builder.ts';
-export type { StreamSerdes, StoreBuilder, Named, WindowedAggregateOptions } from './builder.ts';
+export { StreamsBuilder } from './dsl/streams-builder.ts';
+export { Stores } from './dsl/stores.ts';
+export type { KStream, KTable, KGroupedStream, GlobalKTable, TimeWindowedKStream, SessionWindowedKStream, StreamSerdes, StoreBuilder, Named, WindowedAggregateOptions } from './dsl/api.ts';
 export type { Initializer, Aggregator, Merger, LateRecordListener } from './processors/aggregate.ts';
 export type { FailureStage } from './task.ts';
 export { Topology, ResolvedTopology } from './topology.ts';

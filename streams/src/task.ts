@@ -28,8 +28,11 @@ export class RecordFailure extends Error {
   }
 }
 
-export function taskId(subtopology: number, partition: number): string {
-  return `${subtopology}_${partition}`;
+/** A task's id, `<sub-topology>_<partition>` as Kafka Streams writes it, made only by `taskId`. */
+export type TaskId = string & { readonly kind: 'TaskId' };
+
+export function taskId(subtopology: number, partition: number): TaskId {
+  return `${subtopology}_${partition}` as TaskId;
 }
 
 /**
@@ -41,7 +44,7 @@ export function taskId(subtopology: number, partition: number): string {
  * and outputs are rolled back before the failure is reported.
  */
 export class StreamTask {
-  readonly id: string;
+  readonly id: TaskId;
   private readonly processors = new Map<string, Processor<unknown, unknown, unknown, unknown>>();
   private readonly sources = new Map<string, SourceNode<string>>();
   private readonly outputs: OutgoingRecord[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inputLag, StreamsMetrics, type TaskProgress } from '../src/engine/metrics.ts';
 import { RecordQueue } from '../src/engine/partition-group.ts';
+import { taskId } from '../src/task.ts';
 
 const record = (offset: number) => ({ offset, timestamp: offset, key: null, value: null, headers: {} });
 
@@ -12,13 +13,13 @@ function runningTask(queues: RecordQueue[], positions: Record<string, number>, s
 describe('StreamsMetrics', () => {
   it('gives a task the same counters every time, so they keep growing across the task moving away and back', () => {
     const metrics = new StreamsMetrics();
-    const counters = metrics.task('0_1');
+    const counters = metrics.task(taskId(0, 1));
     counters.processed += 3;
     counters.deadLetters += 1;
-    expect(metrics.task('0_1')).toBe(counters);
-    metrics.task('0_1').processed += 2;
-    expect(metrics.task('0_1')).toEqual({ processed: 5, deadLetters: 1, restored: 0, skippedOnRestore: 0 });
-    expect(metrics.task('1_0')).toEqual({ processed: 0, deadLetters: 0, restored: 0, skippedOnRestore: 0 });
+    expect(metrics.task(taskId(0, 1))).toBe(counters);
+    metrics.task(taskId(0, 1)).processed += 2;
+    expect(metrics.task(taskId(0, 1))).toEqual({ processed: 5, deadLetters: 1, restored: 0, skippedOnRestore: 0 });
+    expect(metrics.task(taskId(1, 0))).toEqual({ processed: 0, deadLetters: 0, restored: 0, skippedOnRestore: 0 });
   });
 
   it('counts commits and their time, and hands each duration to the observer', () => {
@@ -27,7 +28,7 @@ describe('StreamsMetrics', () => {
     const metrics = new StreamsMetrics({ commit: (seconds) => commits.push(seconds), restore: (task, seconds) => restores.push([task, seconds]) });
     metrics.committed(0.01);
     metrics.committed(0.03);
-    metrics.restored('0_2', 1.5);
+    metrics.restored(taskId(0, 2), 1.5);
     expect(metrics.commits).toBe(2);
     expect(metrics.commitSeconds).toBeCloseTo(0.04);
     expect(commits).toEqual([0.01, 0.03]);
@@ -35,15 +36,15 @@ describe('StreamsMetrics', () => {
     // Without an observer, the totals are still kept.
     const bare = new StreamsMetrics();
     bare.committed(0.02);
-    bare.restored('0_0', 1);
+    bare.restored(taskId(0, 0), 1);
     expect(bare.commits).toBe(1);
   });
 
   it('snapshots counters of every task run, the states of the assigned tasks and the lag of the running ones', () => {
     const metrics = new StreamsMetrics();
-    metrics.task('0_0').processed = 7;
-    metrics.task('0_1').restored = 40;
-    metrics.task('0_9').processed = 2; // a task this instance no longer has
+    metrics.task(taskId(0, 0)).processed = 7;
+    metrics.task(taskId(0, 1)).restored = 40;
+    metrics.task(taskId(0, 9)).processed = 2; // a task this instance no longer has
     metrics.rebalances = 2;
     const orders = new RecordQueue('orders', 0, 10);
     orders.add({ topic: 'orders', partition: 0, records: [record(10), record(11), record(12)], nextOffset: 13, endOffset: 20, highWatermark: 20 });
@@ -61,7 +62,7 @@ describe('StreamsMetrics', () => {
       '0_9': { processed: 2, deadLetters: 0, restored: 0, skippedOnRestore: 0 },
     });
     // A copy: later increments do not change a snapshot already taken.
-    metrics.task('0_0').processed += 1;
+    metrics.task(taskId(0, 0)).processed += 1;
     expect(snapshot.taskCounters.get('0_0')!.processed).toBe(7);
   });
 

@@ -5,7 +5,7 @@ import { backoffDelay, describeError } from '../kafka/retry.ts';
 import type { RawRecord } from '../record.ts';
 import type { KeyValueSerdes } from '../serde.ts';
 import type { StateStore } from '../stores/state-store.ts';
-import { RecordFailure, StreamTask, taskId } from '../task.ts';
+import { RecordFailure, StreamTask, taskId, type TaskId } from '../task.ts';
 import type { ResolvedTopology, Subtopology } from '../topology.ts';
 import type { ChangelogReader } from './changelog-reader.ts';
 import type { RuntimeLogger } from './logger.ts';
@@ -48,7 +48,7 @@ export type TaskState = 'created' | 'restoring' | 'running' | 'closed';
  */
 export class ActiveTask {
   state: TaskState = 'created';
-  readonly id: string;
+  readonly id: TaskId;
   private stateManager: StateManager | undefined;
   private processing: StreamTask | undefined;
   /** Its input partitions' fetched records, by topic (the task manager orders them across partitions). */

@@ -1,5 +1,5 @@
 import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription } from '@platformatic/kafka';
-import { taskId } from '../task.ts';
+import { taskId, type TaskId } from '../task.ts';
 
 /** What each member tells the group leader: where it serves queries and which tasks it had. */
 export interface MemberInfo {
@@ -95,7 +95,7 @@ export function assignTasks(tasks: readonly string[], members: ReadonlyArray<{ m
  * every member also learns which endpoint owns each partition.
  */
 export function assignMembers(sources: readonly TaskSource[], partitionCounts: ReadonlyMap<string, number>, members: ReadonlyArray<{ memberId: string; info: MemberInfo }>): Map<string, MemberAssignment> {
-  const tasks: Array<{ id: string; topics: string[]; partition: number }> = [];
+  const tasks: Array<{ id: TaskId; topics: string[]; partition: number }> = [];
   for (const source of sources) {
     const partitions = Math.max(0, ...source.topics.map((topic) => partitionCounts.get(topic) ?? 0));
     for (let partition = 0; partition < partitions; partition += 1) tasks.push({ id: taskId(source.subtopology, partition), topics: source.topics, partition });

@@ -4,7 +4,7 @@ import type { KafkaClients } from '../kafka/clients.ts';
 import { Fetcher, type FetchedPartition, type FetchedRecord } from '../kafka/fetcher.ts';
 import { allPartitions, beginningOffsets, endOffsets } from '../kafka/admin.ts';
 import { silentLogger, type RuntimeLogger } from './logger.ts';
-import { partitionKey } from '../kafka/partition-key.ts';
+import { partitionKey, type TopicPartitionKey } from '../kafka/partition-key.ts';
 
 export interface ReadRange {
   topic: string;
@@ -44,7 +44,7 @@ export class ReadStopped extends Error {
  */
 export class ChangelogReader {
   private fetcher: Fetcher | undefined;
-  private readonly readings = new Map<string, Reading>();
+  private readonly readings = new Map<TopicPartitionKey, Reading>();
 
   constructor(
     private readonly connections: BrokerConnections,

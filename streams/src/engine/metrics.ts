@@ -1,5 +1,6 @@
 import type { RecordQueue } from './partition-group.ts';
 import type { StreamsState } from './streams-state.ts';
+import type { TaskId } from '../task.ts';
 
 /** What a snapshot reads of a running task: its state, and where each input partition is. */
 export interface TaskProgress {
@@ -77,12 +78,12 @@ export class StreamsMetrics {
   rebalances = 0;
   commits = 0;
   commitSeconds = 0;
-  private readonly counters = new Map<string, TaskCounters>();
+  private readonly counters = new Map<TaskId, TaskCounters>();
 
   constructor(private readonly observer: MetricsObserver = {}) {}
 
   /** The counters of a task, to keep and increment (the same object for the same task id). */
-  task(taskId: string): TaskCounters {
+  task(taskId: TaskId): TaskCounters {
     let counters = this.counters.get(taskId);
     if (!counters) {
       counters = { processed: 0, deadLetters: 0, restored: 0, skippedOnRestore: 0 };
@@ -97,7 +98,7 @@ export class StreamsMetrics {
     this.observer.commit?.(seconds);
   }
 
-  restored(taskId: string, seconds: number): void {
+  restored(taskId: TaskId, seconds: number): void {
     this.observer.restore?.(taskId, seconds);
   }
 

@@ -1,6 +1,6 @@
 import type { BrokerConnections } from '../kafka/broker-connections.ts';
 import type { GroupGeneration } from '../kafka/group-member.ts';
-import { partitionKey } from '../kafka/partition-key.ts';
+import { partitionKey, type TopicPartitionKey } from '../kafka/partition-key.ts';
 import { isProducerFenced, RecordProducer } from '../kafka/record-producer.ts';
 import { describeError } from '../kafka/retry.ts';
 import { encodeHeaders, type OutgoingRecord } from '../record.ts';
@@ -11,7 +11,7 @@ export type ProcessingGuarantee = 'exactly-once' | 'at-least-once';
 export type { GroupGeneration };
 
 /** The offset after the last record the collector wrote to each partition it was given explicitly (changelogs), by `partitionKey`. */
-export type WrittenOffsets = ReadonlyMap<string, number>;
+export type WrittenOffsets = ReadonlyMap<TopicPartitionKey, number>;
 
 export interface TopicPartitionOffset {
   topic: string;
@@ -53,7 +53,7 @@ export class RecordCollector {
   private sending: Promise<void> | undefined;
   private failure: unknown;
   /** Next offset after the last acknowledged record per topic-partition, in the current transaction (or since the last commit). */
-  private written = new Map<string, number>();
+  private written = new Map<TopicPartitionKey, number>();
 
   constructor(
     private readonly connections: BrokerConnections,

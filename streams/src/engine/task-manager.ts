@@ -1,9 +1,9 @@
 import type { Admin } from '@platformatic/kafka';
 import { beginningOffsets, committedOffsets, endOffsets } from '../kafka/admin.ts';
 import type { FetchedPartition } from '../kafka/fetcher.ts';
-import { partitionKey } from '../kafka/partition-key.ts';
+import { partitionKey, type TopicPartitionKey } from '../kafka/partition-key.ts';
 import { describeError, sleep } from '../kafka/retry.ts';
-import { taskId } from '../task.ts';
+import { taskId, type TaskId } from '../task.ts';
 import type { Subtopology } from '../topology.ts';
 import { ReadStopped } from './changelog-reader.ts';
 import { ActiveTask, type TaskContext, type TaskOffsets } from './active-task.ts';
@@ -40,15 +40,15 @@ const maxBufferedPerPartition = 2_000;
  * revivals across all of them.
  */
 export class TaskManager {
-  readonly tasks = new Map<string, ActiveTask>();
-  private readonly byInput = new Map<string, ActiveTask>();
+  readonly tasks = new Map<TaskId, ActiveTask>();
+  private readonly byInput = new Map<TopicPartitionKey, ActiveTask>();
   /** The group a running task's partitions are ordered in: its own, or its sub-topology's when that re-keys. */
   private readonly groupOfTask = new Map<ActiveTask, PartitionGroup>();
   private readonly subtopologyGroups = new Map<number, PartitionGroup>();
   private readonly taskOfQueue = new Map<RecordQueue, ActiveTask>();
   /** Tasks restoring or waiting to retry their start, with the promise of that start. */
-  private readonly starting = new Map<string, { task: ActiveTask; started: Promise<void> }>();
-  private assigned = new Set<string>();
+  private readonly starting = new Map<TaskId, { task: ActiveTask; started: Promise<void> }>();
+  private assigned = new Set<TaskId>();
   private closing = false;
   /** Aborted by `closeAll`: a task waiting to retry its start stops waiting. */
   private closed = new AbortController();

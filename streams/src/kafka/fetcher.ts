@@ -3,7 +3,7 @@ import type { RecordHeaders } from '../record.ts';
 import type { RuntimeLogger } from '../engine/logger.ts';
 import { isStaleLeader, type BrokerConnections, type ConnectionRole, type TopicMetadata } from './broker-connections.ts';
 import { backoffDelay, describeError, sleep } from './retry.ts';
-import { partitionKey } from './partition-key.ts';
+import { partitionKey, type TopicPartitionKey } from './partition-key.ts';
 import { fetchVersions, protocolError } from './protocol.ts';
 
 /** A record as read from a partition. */
@@ -60,7 +60,7 @@ interface PartitionState {
  * from "nothing more to read" (the timestamp synchronization of tasks needs that).
  */
 export class Fetcher {
-  private readonly partitions = new Map<string, PartitionState>();
+  private readonly partitions = new Map<TopicPartitionKey, PartitionState>();
   private readonly inFlight = new Set<number>();
   /** Aborted by `close`: a wait before retrying ends at once. */
   private readonly closing = new AbortController();

@@ -3,7 +3,7 @@ import type { RuntimeLogger } from '../engine/logger.ts';
 import { partitionForKey } from '../partitioner.ts';
 import { isConnectionFailure, isStaleCoordinator, isStaleLeader, type BrokerConnections, type NodeId } from './broker-connections.ts';
 import { errorIds } from './errors.ts';
-import { partitionKey } from './partition-key.ts';
+import { partitionKey, type TopicPartitionKey } from './partition-key.ts';
 import {
   addOffsetsToTxnVersions,
   addPartitionsToTxn,
@@ -83,7 +83,7 @@ interface PartitionBatch {
 
 interface OpenTransaction {
   /** Partitions added to it (transaction protocol 1 adds them explicitly; 2 lets each write add its own). */
-  partitions: Set<string>;
+  partitions: Set<TopicPartitionKey>;
   groups: Set<string>;
   /** Whether anything reached the coordinator or a partition: only then is there a transaction to end. */
   begun: boolean;
@@ -103,7 +103,7 @@ interface OpenTransaction {
  */
 export class RecordProducer {
   private identity: { producerId: bigint; epoch: number } | undefined;
-  private readonly sequences = new Map<string, number>();
+  private readonly sequences = new Map<TopicPartitionKey, number>();
   private transactionProtocol: 1 | 2 = 1;
   private transaction: OpenTransaction | undefined;
   private roundRobin = 0;
