@@ -56,7 +56,7 @@ export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processo
 export abstract class ContextualProcessor<KIn, VIn, KOut = KIn, VOut = VIn> implements Processor<KIn, VIn, KOut, VOut> {
   private currentContext: ProcessorContext<KOut, VOut> | undefined;
 
-  init(context: ProcessorContext<KOut, VOut>): void | Promise<void> {
+  init(context: ProcessorContext<KOut, VOut>): void {
     this.currentContext = context;
   }
 

@@ -65,7 +65,7 @@ export class OrderLoad {
     // A round that failed part-way left its timer running; one load posts at one rate.
     clearInterval(this.timer);
     this.timer = setInterval(() => {
-      if (this.inFlight.size < this.maxInFlight) this.postOne();
+      if (this.inFlight.size < this.maxInFlight) void this.postOne();
     }, 1_000 / perSecond);
   }
 
