@@ -18,6 +18,9 @@ export interface ReadRange {
 /** Applies records of one partition, in offset order; `nextOffset` is where reading goes on. */
 export type ApplyRecords = (range: ReadRange, records: FetchedRecord[], nextOffset: number) => Promise<void>;
 
+/** What the reader asks of its fetcher (a Fetcher; the unit tests give a recording one). */
+export type ReaderFetcher = Pick<Fetcher, 'assign' | 'unassign' | 'pause' | 'resume' | 'close'>;
+
 interface Reading {
   range: ReadRange;
   apply: ApplyRecords;
@@ -43,7 +46,7 @@ export class ReadStopped extends Error {
  * reader serves every task of an instance, as Kafka Streams' restore consumer does.
  */
 export class ChangelogReader {
-  private fetcher: Fetcher | undefined;
+  private fetcher: ReaderFetcher | undefined;
   private readonly readings = new Map<TopicPartitionKey, Reading>();
 
   constructor(
@@ -54,16 +57,21 @@ export class ChangelogReader {
     private readonly ownsConnections = false,
   ) {}
 
-  private get active(): Fetcher {
-    this.fetcher ??= new Fetcher({
+  private get active(): ReaderFetcher {
+    this.fetcher ??= this.createFetcher((fetched) => this.onFetched(fetched));
+    return this.fetcher;
+  }
+
+  /** The fetcher of committed records the reader assigns its partitions to, made at the first read. */
+  protected createFetcher(onFetched: (fetched: FetchedPartition) => void): ReaderFetcher {
+    return new Fetcher({
       connections: this.connections,
       role: 'restore',
       readCommitted: true,
       logger: this.logger,
-      onFetched: (fetched) => this.onFetched(fetched),
+      onFetched,
       onOutOfRange: async (topic, partition) => (await beginningOffsets(this.admin, new Map([[topic, [partition]]]))).get(topic)?.get(partition) ?? 0,
     });
-    return this.fetcher;
   }
 
   /** Reads every range to its end. Ranges already empty are done at once. */

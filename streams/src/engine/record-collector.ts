@@ -1,7 +1,7 @@
 import type { BrokerConnections } from '../kafka/broker-connections.ts';
 import type { GroupGeneration } from '../kafka/group-member.ts';
 import { partitionKey, type TopicPartitionKey } from '../kafka/partition-key.ts';
-import { isProducerFenced, RecordProducer } from '../kafka/record-producer.ts';
+import { isProducerFenced, RecordProducer, type RecordProducerOptions } from '../kafka/record-producer.ts';
 import { describeError } from '../kafka/retry.ts';
 import { encodeHeaders, type OutgoingRecord } from '../record.ts';
 import type { RuntimeLogger } from './logger.ts';
@@ -28,6 +28,18 @@ export class ProducerFailure extends Error {
   }
 }
 
+/** What the collector asks of its producer (a RecordProducer; the unit tests give a recording one). */
+export type CollectorProducer = Pick<RecordProducer, 'init' | 'send' | 'sendOffsets' | 'commit' | 'abort' | 'hasOpenTransaction'>;
+
+export interface RecordCollectorOptions {
+  guarantee: ProcessingGuarantee;
+  transactionalId: string;
+  transactionTimeoutMs?: number;
+  logger: RuntimeLogger;
+  /** Makes the producer; by default a RecordProducer on the instance's broker connections. */
+  createProducer?: (options: RecordProducerOptions) => CollectorProducer;
+}
+
 const maxRecordsPerSend = 2_000;
 /** Queued records that start a send without waiting for the end of the slice. */
 const batchRecords = 500;
@@ -48,7 +60,7 @@ const maxBytesPerSend = 900_000;
  * they come, offsets committed through the group after the sends were acknowledged.
  */
 export class RecordCollector {
-  private producer: RecordProducer | undefined;
+  private producer: CollectorProducer | undefined;
   private queue: OutgoingRecord[] = [];
   private sending: Promise<void> | undefined;
   private failure: unknown;
@@ -57,7 +69,7 @@ export class RecordCollector {
 
   constructor(
     private readonly connections: BrokerConnections,
-    private readonly options: { guarantee: ProcessingGuarantee; transactionalId: string; transactionTimeoutMs?: number; logger: RuntimeLogger },
+    private readonly options: RecordCollectorOptions,
   ) {}
 
   private get exactlyOnce(): boolean {
@@ -66,8 +78,8 @@ export class RecordCollector {
 
   /** Creates the producer; exactly-once, this fences an earlier producer of this instance and aborts what it left open. */
   async init(): Promise<void> {
-    const { transactionalId, transactionTimeoutMs, logger } = this.options;
-    const producer = new RecordProducer(this.connections, {
+    const { transactionalId, transactionTimeoutMs, logger, createProducer = (options) => new RecordProducer(this.connections, options) } = this.options;
+    const producer = createProducer({
       logger,
       ...(this.exactlyOnce ? { transactionalId, transactionTimeoutMs: transactionTimeoutMs ?? 10_000 } : {}),
       // A send that keeps failing for longer than the transaction lives cannot commit anyway.
