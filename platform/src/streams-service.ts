@@ -24,7 +24,7 @@ export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
   config: Shape;
   topology: (context: { serdes: TopicSerdes; config: z.infer<z.ZodObject<Shape>>; logger: Logger }) => Topology;
   /** HTTP routes beside /health and /ready, e.g. queries of the service's stores. */
-  routes?: (streams: KafkaStreams) => Router;
+  routes?: (streams: KafkaStreams, context: { config: z.infer<z.ZodObject<Shape>>; logger: Logger }) => Router;
   /** The OpenAPI description of those routes (served at /openapi.json, with /health and /ready). */
   api?: Omit<ApiDescription, 'title'>;
   /** Closes the service's own resources (a mail transport...) after the streams app stopped. */
@@ -47,7 +47,7 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
     const app: KafkaStreams = createStreamsApp({ service: definition.service, topology, kafka, logger, config });
     const http = createHttpServer({
       logger,
-      router: definition.routes?.(app) ?? new Router(),
+      router: definition.routes?.(app, { config, logger }) ?? new Router(),
       api: { title: definition.service, operations: [], ...definition.api },
       isReady: () => app.isReady,
       apiToken: config.API_TOKEN,
