@@ -1,4 +1,4 @@
-import { errorBody, named, type ApiDescription } from '@ecosystem/platform';
+import { badRequestBody, errorBody, named, type ApiDescription } from '@ecosystem/platform';
 import { z } from 'zod';
 
 /** A customer's current fraud session, a row of GET /v1/fraud-sessions. */
@@ -17,7 +17,7 @@ export const fraudSessionsAnswerSchema = z
     asOf: z.int().describe('When the stores were read (epoch ms): sessions that ended a gap or more before are left out.'),
     sessionGapMs: z.int().describe('FRAUD_SESSION_GAP_MS: a session ends after this long without an order.'),
     threshold: z.number().describe('FRAUD_THRESHOLD: a session total at which orders fail.'),
-    tasks: z.array(z.string()).describe('The tasks (partitions) of this instance: the customers it answers for.'),
+    tasks: z.array(z.string()).describe('The tasks (partitions) the answer covers: every instance\'s, or this one\'s with `scope=instance`.'),
     sessions: z.array(fraudSessionRowSchema).describe('Each customer with a session an order now would join, by customer id.'),
   })
   .strict();
@@ -34,10 +34,16 @@ export const fraudApi: Omit<ApiDescription, 'title'> = {
       path: '/v1/fraud-sessions',
       operationId: 'getFraudSessions',
       summary: "Every customer's current fraud session",
-      description: "From this instance's session stores: a customer lives in one task, so with several instances each answers for the customers of its tasks.",
+      description:
+        "An interactive query of the session stores. A customer lives in one task: this instance answers for its own tasks and asks every other instance of the group (the endpoint each advertises) for theirs.",
+      query: {
+        scope: { description: '`all` (default): every instance\'s customers; `instance`: this instance\'s only (what instances ask each other).', schema: z.enum(['all', 'instance']) },
+      },
       responses: {
         '200': { description: 'The sessions an order placed now would join.', body: named('FraudSessions', fraudSessionsAnswerSchema) },
-        '503': { description: 'The instance has no running tasks yet (starting, rebalancing or restoring): ask again (`Retry-After`).', body: errorBody },
+        '400': { description: 'An unknown `scope`.', body: badRequestBody },
+        '502': { description: 'Another instance did not answer, or not with its sessions (`instance`, `reason`, `answer`).', body: errorBody },
+        '503': { description: 'This instance, or another, has no running tasks yet (starting, rebalancing or restoring): ask again (`Retry-After`).', body: errorBody },
       },
     },
   ],

@@ -1,4 +1,5 @@
 import type { Order, OrderValue } from '@ecosystem/avro';
+import { createHttpServer, createLogger } from '@ecosystem/platform';
 import type { KafkaStreams, Session } from 'kstreams';
 import { describe, expect, it } from 'vitest';
 import { openApiProblems, operationsOf, servedDocument, withDescribedRoutes } from '../../test/support/openapi.ts';
@@ -29,12 +30,12 @@ describe('the current fraud sessions', () => {
   });
 });
 
-/** One task's session store holding two customers' sessions. */
-function streamsWith(ready: boolean): KafkaStreams {
-  const stored = [session(1, now - 60_000, now - 1_000, 250.5), session(2, now - 2 * hour, now - 2 * hour, 10)];
+/** One task's session store holding two customers' sessions (other instances at `endpoints`). */
+function streamsWith(ready: boolean, stored = [session(1, now - 60_000, now - 1_000, 250.5), session(2, now - 2 * hour, now - 2 * hour, 10)], tasks = ['1_0'], endpoints: string[] = []): KafkaStreams {
   return {
     isReady: ready,
-    assignedTasks: ['1_0'],
+    assignedTasks: tasks,
+    endpoints: () => endpoints,
     localStores: () => [
       {
         async *fetchAll(earliestEnd: number) {
@@ -45,7 +46,7 @@ function streamsWith(ready: boolean): KafkaStreams {
   } as unknown as KafkaStreams;
 }
 
-const routes = fraudSessionRoutes({ sessionGapMs: hour, threshold: 2_000 }, () => now);
+const routes = fraudSessionRoutes({ sessionGapMs: hour, threshold: 2_000, endpoint: 'a:1' }, () => now);
 
 describe("the fraud service's /openapi.json", () => {
   it('is valid OpenAPI 3.1 and names every route', async () => {
@@ -67,6 +68,39 @@ describe("the fraud service's /openapi.json", () => {
     });
     await withDescribedRoutes(routes(streamsWith(false)), { title: 'fraud-service', ...fraudApi }, async (get) => {
       expect(JSON.parse((await get('/v1/fraud-sessions', 503)).body)).toMatchObject({ error: expect.stringMatching(/not ready/) });
+    });
+  });
+});
+
+describe('GET /v1/fraud-sessions with two instances', () => {
+  it("answers for both: its own sessions and the other instance's, asked with scope=instance", async () => {
+    // Instance b holds customer 9 (and an older session of customer 1, whose partition moved).
+    const other = createHttpServer({
+      logger: createLogger('fraud-test', 'silent'),
+      router: routes(streamsWith(true, [session(9, now - 5_000, now - 4_000, 75, 'o-9'), session(1, now - 9 * 60_000, now - 8 * 60_000, 5)], ['1_2'])),
+      isReady: () => true,
+      api: { title: 'fraud-service', ...fraudApi },
+    });
+    const port = await other.listen(0, '127.0.0.1');
+    try {
+      const a = streamsWith(true, undefined, ['1_0', '1_1'], ['a:1', `127.0.0.1:${port}`]);
+      await withDescribedRoutes(routes(a), { title: 'fraud-service', ...fraudApi }, async (get) => {
+        const all = JSON.parse((await get('/v1/fraud-sessions', 200)).body) as { tasks: string[]; sessions: Array<{ customerId: number; total: number }> };
+        expect(all.tasks).toEqual(['1_0', '1_1', '1_2']);
+        expect(all.sessions.map(({ customerId, total }) => [customerId, total])).toEqual([
+          [1, 250.5],
+          [9, 75],
+        ]);
+        const mine = JSON.parse((await get('/v1/fraud-sessions?scope=instance', 200)).body) as { tasks: string[]; sessions: unknown[] };
+        expect(mine).toMatchObject({ tasks: ['1_0', '1_1'], sessions: [{ customerId: 1 }] });
+        await get('/v1/fraud-sessions?scope=everything', 400);
+      });
+    } finally {
+      await other.close();
+    }
+    // The other instance gone: 502 naming it.
+    await withDescribedRoutes(routes(streamsWith(true, undefined, ['1_0'], [`127.0.0.1:${port}`])), { title: 'fraud-service', ...fraudApi }, async (get) => {
+      expect(JSON.parse((await get('/v1/fraud-sessions', 502)).body)).toMatchObject({ error: 'an instance of the fraud service did not answer', instance: `127.0.0.1:${port}` });
     });
   });
 });

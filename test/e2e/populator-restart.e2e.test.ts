@@ -70,4 +70,28 @@ describe('a restarted populator', () => {
     expect(alone.split('\n').filter((line) => line.startsWith('fraud sessions:'))).toEqual([expect.stringMatching(/^fraud sessions: http:\/\/127\.0\.0\.1:9 did not answer \(.+\); starting with none remembered$/)]);
     expect(alone).toMatch(/done: posted 1 .*created 1/);
   }, 240_000);
+
+  it('gets every customer\'s session from either of two fraud-service instances, each asking the other', async () => {
+    const running = system!;
+    await running.startService('fraud-service', 1);
+    await running.waitUntilReady();
+    const urls = [running.serviceUrl('fraud-service', 0), running.serviceUrl('fraud-service', 1)];
+    // Two customers in each of the three partitions (murmur2 of the 8-byte key: 11 and 28 in 0, 12 and 13 in 1, 17 and 20 in 2).
+    const customers = [11, 12, 13, 17, 20, 28];
+    for (const customerId of customers) expect((await running.postOrder({ customerId, product: 'JUMPERS', quantity: 1, price: customerId })).status).toBe(201);
+
+    const idsFrom = async (url: string, scope = 'all') => {
+      const response = await fetch(`${url}/v1/fraud-sessions?scope=${scope}`);
+      return response.status === 200 ? ((await response.json()) as { sessions: SessionRow[] }).sessions.map((row) => row.customerId) : undefined;
+    };
+    // Both instances answer for all: their own customers and the other's (a rebalance answers 503 meanwhile).
+    for (const url of urls) {
+      await until(async () => ((await idsFrom(url))?.filter((id) => customers.includes(id)).length === customers.length ? true : undefined), `every customer's session through ${url}`, 60_000);
+    }
+    const [own0, own1] = [await idsFrom(urls[0]!, 'instance'), await idsFrom(urls[1]!, 'instance')];
+    expect([...own0!, ...own1!].filter((id) => customers.includes(id)).sort((a, b) => a - b)).toEqual(customers);
+    expect(own0!.filter((id) => own1!.includes(id))).toEqual([]);
+    // Every partition holds some of them, so each instance holds some itself.
+    expect([own0!.filter((id) => customers.includes(id)).length, own1!.filter((id) => customers.includes(id)).length]).not.toContain(0);
+  }, 180_000);
 });
