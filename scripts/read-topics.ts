@@ -106,7 +106,7 @@ async function newestRows(reader: TopicReader, partitions: Array<{ topic: string
 async function main(): Promise<void> {
   const admin = kafka.admin();
   const existing = (await admin.listTopics()).filter((topic) => !topic.startsWith('__')).sort();
-  const services = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator', 'order-enrichment', 'email-service', 'customers-source', 'orders-sink'];
+  const services = ['orders-service', 'inventory-service', 'fraud-service', 'order-details-service', 'validation-aggregator', 'order-enrichment', 'email-service', 'customers-source', 'orders-sink', 'jdbc-source-customers', 'elasticsearch-sink-orders'];
   const ours = (topic: string) => known.has(topic) || services.some((service) => topic.startsWith(`${config.TOPIC_PREFIX}${service}-`) || topic === `${config.TOPIC_PREFIX}${service}.dlq`);
   const wanted = options.topics ? options.topics.split(',').map((topic) => topic.trim()) : existing.filter((topic) => options.all || ours(topic));
   const missing = wanted.filter((topic) => !existing.includes(topic));

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { registerTopicSchemas, Topics, topicSerdes } from '@ecosystem/avro';
 import { down, InfraError, localPaths, positiveNumber, up } from '@ecosystem/infra';
 import { connectKafka, createLogger, createSchemaRegistryClient, ensureTopics, loadInfrastructureConfig, systemTopics } from '@ecosystem/platform';
-import { allServices, Supervisor } from './services.ts';
+import { allServices, pipelineServices, Supervisor } from './services.ts';
 import { describeProcess, inspectSystem, recordLaunch, removeSystemRecord, stopProcesses, writeSystemRecord, type SystemRecord } from './system-record.ts';
 import { SystemSummary } from './summary.ts';
 
@@ -119,9 +119,12 @@ async function main(): Promise<void> {
   if (stopRequested) return stop();
 
   if (options.populator) {
+    // The populator starts from the fraud service's sessions (a restart within an hour keeps honest customers under the threshold).
+    const fraudUrl = `http://127.0.0.1:${pipelineServices.find((service) => service.name === 'fraud-service')!.port}`;
     await waitUntilReady('http://127.0.0.1:8000/ready', 120_000);
+    await waitUntilReady(`${fraudUrl}/ready`, 60_000);
     if (stopping) return;
-    supervisor.runOnce('populator', ['--rate', String(options.rate), ...(options.duration ? ['--duration', String(options.duration)] : [])]);
+    supervisor.runOnce('populator', ['--rate', String(options.rate), '--fraud-url', fraudUrl, ...(options.duration ? ['--duration', String(options.duration)] : [])]);
   }
   await summary.start();
 }

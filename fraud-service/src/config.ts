@@ -7,6 +7,8 @@ export const fraudConfig = {
   FRAUD_GRACE_MS: env.milliseconds(24 * 60 * 60 * 1000),
   /** Total order value per session at which orders fail the check (default 2000). */
   FRAUD_THRESHOLD: env.positiveInt(2000),
+  /** host:port the other instances use to ask this one for its sessions (default 127.0.0.1:PORT). */
+  ADVERTISED_ENDPOINT: env.endpoint(),
 };
 
 export interface FraudSettings {

@@ -3,6 +3,9 @@ import { jsonSerde, longSerde, SessionWindows, StreamsBuilder, type StreamRecord
 import type { FraudSettings } from './config.ts';
 import { addToTotal, fraudVerdict, orderValue } from './rules.ts';
 
+/** The session store: per customer, the total of each fraud session (the route GET /v1/fraud-sessions reads it). */
+export const sessionStoreName = 'customer-session-totals';
+
 /**
  * Orders are grouped by customer into session windows (a session ends after a quiet gap);
  * each order is judged on its session's total so far.
@@ -19,7 +22,7 @@ export function fraudTopology(serdes: TopicSerdes, settings: FraudSettings, hook
     // aggregator ends it FAILED after its time limit. Orders are stamped when they are posted, so
     // only a replay of old data meets this (a timestamp far ahead, which would close sessions
     // early, is refused by the runtime).
-    .reduce(addToTotal, { storeName: 'customer-session-totals', ...(hooks.onLateOrder ? { onLateRecord: hooks.onLateOrder } : {}) })
+    .reduce(addToTotal, { storeName: sessionStoreName, ...(hooks.onLateOrder ? { onLateRecord: hooks.onLateOrder } : {}) })
     .toStream()
     // Sessions merged into a newer one are retracted with a null total: nothing to judge there.
     .filter((_customer, total: OrderValue | null) => total !== null && total !== undefined)

@@ -17,6 +17,9 @@ const serviceConfig = {
   ...httpServerConfig,
 };
 
+/** A streams service's whole configuration: the shared settings and its own. */
+export type StreamsServiceSettings<Shape extends z.ZodRawShape> = z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
+
 export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
   service: string;
   defaultPort: number;
@@ -24,7 +27,12 @@ export interface StreamsServiceDefinition<Shape extends z.ZodRawShape> {
   config: Shape;
   topology: (context: { serdes: TopicSerdes; config: z.infer<z.ZodObject<Shape>>; logger: Logger }) => Topology;
   /** HTTP routes beside /health and /ready, e.g. queries of the service's stores. */
-  routes?: (streams: KafkaStreams) => Router;
+  routes?: (streams: KafkaStreams, context: { config: StreamsServiceSettings<Shape>; logger: Logger; endpoint: string | undefined }) => Router;
+  /**
+   * The host:port this instance advertises in its group (Kafka Streams' `application.server`), so
+   * that an instance can ask the others (`streams.endpoints()`); none by default.
+   */
+  endpoint?: (config: StreamsServiceSettings<Shape>) => string | undefined;
   /** The OpenAPI description of those routes (served at /openapi.json, with /health and /ready). */
   api?: Omit<ApiDescription, 'title'>;
   /** Closes the service's own resources (a mail transport...) after the streams app stopped. */
@@ -40,14 +48,15 @@ export async function runStreamsService<Shape extends z.ZodRawShape>(definition:
   const shape = { ...serviceConfig, PORT: env.port(definition.defaultPort), ...definition.config };
   await runService(definition.service, shape, async (parsed, logger) => {
     // A spread with a generic part: TypeScript cannot infer it whole, so the two parts are named.
-    const config = parsed as z.infer<z.ZodObject<typeof serviceConfig>> & z.infer<z.ZodObject<Shape>>;
+    const config = parsed as StreamsServiceSettings<Shape>;
     const kafka = await connectKafka({ clientId: definition.service, config, logger });
     const serdes = topicSerdes(createSchemaRegistryClient(config), { prefix: config.TOPIC_PREFIX });
     const topology = definition.topology({ serdes, config, logger });
-    const app: KafkaStreams = createStreamsApp({ service: definition.service, topology, kafka, logger, config });
+    const endpoint = definition.endpoint?.(config);
+    const app: KafkaStreams = createStreamsApp({ service: definition.service, topology, kafka, logger, config, ...(endpoint ? { endpoint } : {}) });
     const http = createHttpServer({
       logger,
-      router: definition.routes?.(app) ?? new Router(),
+      router: definition.routes?.(app, { config, logger, endpoint }) ?? new Router(),
       api: { title: definition.service, operations: [], ...definition.api },
       isReady: () => app.isReady,
       apiToken: config.API_TOKEN,

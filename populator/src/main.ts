@@ -9,6 +9,7 @@ import { Topics, topicSerdes, type Product } from '@ecosystem/avro';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '@ecosystem/infra';
 import { apiTokenConfig, authorizationHeaders, BatchingProducer, connectKafka, createLogger, createSchemaRegistryClient, exitOnStartupError, infrastructureConfig, loadConfig } from '@ecosystem/platform';
 import { checkMix, defaultCustomerCount, defaultFraudsters, defaultMix, expectedShares, OrderGenerator, parseCustomers, parseProducts, type OrderKind, type OrderMix } from './orders.ts';
+import { describeSeeding, fetchFraudSessions } from './fraud-sessions.ts';
 import { fetchStock, stockToWrite } from './stock.ts';
 
 const options = new Command()
@@ -35,6 +36,7 @@ const options = new Command()
   .addOption(new Option('--fraud-session-gap <seconds>', 'the fraud service\'s FRAUD_SESSION_GAP_MS, in seconds').default(defaultMix.sessionGapMs / 1_000).argParser(positiveNumber))
   .addOption(new Option('--stock <units>', 'units kept available per product in stock, topped up as they sell (0: leave stock alone)').default(100_000).argParser(nonNegativeInteger))
   .option('--inventory-url <url>', 'inventory service, whose GET /v1/stock tells what is reserved', process.env.INVENTORY_URL ?? 'http://127.0.0.1:8101')
+  .option('--fraud-url <url>', "fraud service, whose GET /v1/fraud-sessions tells each customer's current fraud session at start", process.env.FRAUD_URL ?? 'http://127.0.0.1:8102')
   .option('--quiet', 'no progress lines')
   .parse()
   .opts<{
@@ -55,6 +57,7 @@ const options = new Command()
     fraudSessionGap: number;
     stock: number;
     inventoryUrl: string;
+    fraudUrl: string;
     quiet?: boolean;
   }>();
 
@@ -112,6 +115,10 @@ console.log(
   `mix: ${mix.customers.length} customers (${mix.fraudsters} of them fraudsters); expect about ${percent(shares.validated)} VALIDATED, ` +
     `and FAILED: ${percent(shares.fraud)} fraud, ${percent(shares.invalid)} invalid, ${percent(shares.soldOut)} sold out${mix.soldOut.length ? ` (${mix.soldOut.join(', ')})` : ''}`,
 );
+// A restarted populator continues the sessions the fraud service holds, instead of counting from zero.
+const fraudSessions = await fetchFraudSessions(options.fraudUrl, { headers: authorizationHeaders(config.API_TOKEN) });
+if (fraudSessions.ok) generator.seedSessions(fraudSessions.sessions.sessions);
+console.log(describeSeeding(fraudSessions, options.fraudUrl, mix));
 let stockTimer: NodeJS.Timeout | undefined;
 if (options.stock > 0) {
   // What the inventory service has reserved so far decides the figure that leaves a full shelf.

@@ -1,4 +1,5 @@
 import { productSymbols, type Product } from '@ecosystem/avro';
+import type { SessionSeed } from './fraud-sessions.ts';
 
 export interface GeneratedOrder {
   customerId: number;
@@ -21,8 +22,9 @@ export const fraudBurst = 3;
 
 /**
  * An honest customer spends at most this share of the fraud threshold in one fraud session, so
- * honest customers never fail the fraud check, at any rate and for any time, also when the
- * populator restarts within a session (it forgets its sessions; two runs stay under the threshold).
+ * honest customers never fail the fraud check, at any rate and for any time. A restarted
+ * populator learns the sessions from the fraud service (`seedSessions`); should the service not
+ * answer, it starts from none, and two runs within a session still stay under the threshold.
  */
 export const honestSessionShare = 0.4;
 
@@ -125,6 +127,17 @@ export class OrderGenerator {
     const burst = mix.fraudShare / (fraudBurst - mix.fraudShare * (fraudBurst - 1));
     const ordersPerDraw = 1 + burst * (fraudBurst - 1);
     this.odds = { burst, invalid: mix.invalidShare * ordersPerDraw, soldOut: mix.soldOutShare * ordersPerDraw };
+  }
+
+  /**
+   * Takes the customers' current fraud sessions as the fraud service holds them (at start): a
+   * session the populator already remembers keeps the newer of the two.
+   */
+  seedSessions(seeds: readonly SessionSeed[]): void {
+    for (const { customerId, last, total } of seeds) {
+      const known = this.sessions.get(customerId);
+      if (!known || known.last < last) this.sessions.set(customerId, { last, total });
+    }
   }
 
   next(): GeneratedOrder & { kind: OrderKind } {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkMix, defaultFraudsters, defaultMix, expectedShares, fraudBurst, OrderGenerator, parseCustomers, parseProducts, type OrderKind, type OrderMix } from '../src/orders.ts';
 import { stockToWrite } from '../src/stock.ts';
-
-/** A seeded generator (mulberry32), so that a failing run can be repeated. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './seeded.ts';
 
 interface Posted {
   at: number;

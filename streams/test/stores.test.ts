@@ -262,6 +262,13 @@ describe('session store', () => {
     expect(spans(await store.findSessions('w', 0, 100))).toEqual([]);
   });
 
+  it('fetchAll lists every key’s sessions ending at or after earliestEnd, uncommitted ones too', async () => {
+    const { store } = await filled();
+    const keyed = (sessions: Array<{ key: string; start: number; end: number; value: string }>) => sessions.map(({ key, ...session }) => `${key}${spans([session])[0]!}`);
+    expect(keyed(await collect(store.fetchAll(0)))).toEqual(['u[0,5]=s1', 'u[10,15]=s2', 'u[30,40]=s3', 'v[12,12]=v1']);
+    expect(keyed(await collect(store.fetchAll(13)))).toEqual(['u[10,15]=s2', 'u[30,40]=s3']);
+  });
+
   it('fetch lists a key’s sessions by end; remove and purgeEndedBefore delete them', async () => {
     const { store } = await filled();
     expect(spans(await collect(store.fetch('u')))).toEqual(['[0,5]=s1', '[10,15]=s2', '[30,40]=s3']);

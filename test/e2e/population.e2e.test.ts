@@ -1,10 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Topics, type Order } from '@ecosystem/avro';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedShares, defaultMix } from '../../populator/src/orders.ts';
-import { runService } from '../../scripts/services.ts';
 import { TestSystem } from './system.ts';
 
 /**
@@ -14,7 +10,6 @@ import { TestSystem } from './system.ts';
  * an hour). The share of VALIDATED orders must hold from the first 30 s to the last, at the
  * mix's expected 92%: no honest customer ever drifts into failing the fraud check.
  */
-const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rate = 20;
 const seconds = 120;
 let system: TestSystem | undefined;
@@ -22,29 +17,6 @@ let system: TestSystem | undefined;
 afterAll(async () => {
   await system?.stop();
 });
-
-/**
- * Runs the populator to its end. It must finish within its duration and a margin: a request or
- * a send that never ends would otherwise hold the test until its timeout and say nothing.
- */
-function populate(args: string[], environment: Record<string, string>, limitMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(runService, ['populator', ...args], { cwd: repository, env: { ...process.env, ...environment } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const services = () => (system?.processes ?? []).map(({ service, output: lines }) => `${service}:\n${lines.join('').slice(-1_500)}`).join('\n');
-    const overdue = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the populator had not finished after ${limitMs / 1000} s:\n${output}\n${services()}`));
-    }, limitMs);
-    child.on('exit', (code) => {
-      clearTimeout(overdue);
-      if (code === 0) resolve(output);
-      else reject(new Error(`the populator exited with ${code}:\n${output}\n${services()}`));
-    });
-  });
-}
 
 /** What the mix meant each order to become: everyday orders pass every check, the others fail one. */
 function intended(order: Order): 'VALIDATED' | 'FAILED' {
@@ -55,9 +27,8 @@ function intended(order: Order): 'VALIDATED' | 'FAILED' {
 describe('the populator\'s default mix, a compressed day', () => {
   it('keeps the VALIDATED share steady, at the share the mix expects, and fails only the orders meant to fail', async () => {
     system = await TestSystem.start();
-    const output = await populate(
-      ['--rate', String(rate), '--duration', String(seconds), '--customers', '1-100', '--url', system.ordersUrl(), '--inventory-url', system.serviceUrl('inventory-service')],
-      { TOPIC_PREFIX: system.prefix, KAFKA_BROKERS: system.brokers.join(',') },
+    const output = await system.populate(
+      ['--rate', String(rate), '--duration', String(seconds), '--customers', '1-100', '--url', system.ordersUrl(), '--inventory-url', system.serviceUrl('inventory-service'), '--fraud-url', system.serviceUrl('fraud-service')],
       (seconds + 90) * 1000,
     );
     expect(output).toMatch(/done: .*errors 0/);

@@ -116,6 +116,30 @@ export class TestSystem {
     return started;
   }
 
+  /**
+   * Runs the populator against this system to its end and returns its output. It must finish
+   * within `limitMs`: a request or a send that never ends would otherwise hold the test until its
+   * timeout and say nothing.
+   */
+  populate(args: string[], limitMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(runService, ['populator', ...args], { cwd: repository, env: { ...process.env, TOPIC_PREFIX: this.prefix, KAFKA_BROKERS: this.brokers.join(',') } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const services = () => this.processes.map(({ service, output: lines }) => `${service}:\n${lines.join('').slice(-1_500)}`).join('\n');
+      const overdue = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the populator had not finished after ${limitMs / 1000} s:\n${output}\n${services()}`));
+      }, limitMs);
+      child.on('exit', (code) => {
+        clearTimeout(overdue);
+        if (code === 0) resolve(output);
+        else reject(new Error(`the populator exited with ${code}:\n${output}\n${services()}`));
+      });
+    });
+  }
+
   /** Kills a running service (SIGKILL by default: a crash) and waits until it is gone. */
   async kill(service: ServiceName, signal: NodeJS.Signals = 'SIGKILL', instance = 0): Promise<void> {
     const running = this.processes.find((process) => process.service === service && process.instance === instance && !process.stopped);

@@ -71,6 +71,9 @@ export function customersSourceConfigProblems({ name, config }: ConnectorDefinit
     ['topic (topic.prefix + table)', `${config['topic.prefix'] ?? ''}${config['table.whitelist'] ?? ''}`, job.topic],
     ['poll.interval.ms', config['poll.interval.ms'], String(job.pollIntervalMs)],
     ['offsets.storage.topic', config['offsets.storage.topic'], job.offsetsTopic],
+    // A row the converter refuses is skipped and logged, not a failed task (Connect has no dead-letter queue for sources).
+    ['errors.tolerance', config['errors.tolerance'], 'all'],
+    ['errors.log.enable', config['errors.log.enable'], 'true'],
     ['ValueToKey fields', settingOf(transformTypes.valueToKey, 'fields'), job.incrementingColumn],
     ['ExtractField$Key field', settingOf(transformTypes.extractKeyField, 'field'), job.incrementingColumn],
     ['Cast$Key spec', settingOf(transformTypes.castKey, 'spec'), job.keyType],

@@ -128,6 +128,40 @@ export function customersAfter(db: CustomersDatabase, afterId: number, limit: nu
   return rows.map(customerFromRow);
 }
 
+/** A row of the incrementing-mode query: its Customer, or why it is not one (the row as read, for the dead-letter topic). */
+export type CustomerRow = { id: number; customer: Customer } | { id: number; row: Record<string, unknown>; error: Error };
+
+/**
+ * The incrementing-mode query, row by row: up to `limit` rows with an id above `afterId`, in id
+ * order, each decoded or with the reason it is not a valid Customer. Throws only for a row whose
+ * id is not a safe integer: the position could not move past it.
+ */
+export function customerRowsAfter(db: CustomersDatabase, afterId: number, limit: number): CustomerRow[] {
+  const rows = db.prepare(selectAfter).all(afterId, limit) as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const id = row[incrementingColumn];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      throw new Error(`customers row with ${incrementingColumn} ${String(id)} has no integer ${incrementingColumn}: incrementing mode cannot move past it`);
+    }
+    try {
+      return { id, customer: customerFromRow(row) };
+    } catch (error) {
+      return { id, row, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  });
+}
+
+/** A row as JSON text (the dead-letter record's value): blobs as `{"base64": ...}`, big integers as strings. */
+export function rowAsJson(row: Record<string, unknown>): string {
+  return JSON.stringify(row, (_key, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'object' && value !== null && 'type' in value && value.type === 'Buffer' && 'data' in value && Array.isArray(value.data)) {
+      return { base64: Buffer.from(value.data as number[]).toString('base64') };
+    }
+    return value;
+  });
+}
+
 /**
  * Decodes a row into a Customer at the edge: columns renamed to fields as the job says, then
  * checked against the Customer schema, naming the fields at fault.
@@ -142,7 +176,7 @@ export function customerFromRow(row: unknown): Customer {
   if (typeof candidate['level'] === 'string' && !isCustomerLevel(candidate['level'])) invalid.push('level');
   if (invalid.length > 0) {
     const details = invalid.map((field) => `${field} = ${JSON.stringify(candidate[field])}`).join(', ');
-    throw new Error(`customers row ${JSON.stringify(values[incrementingColumn])} is not a valid Customer: ${details}`);
+    throw Object.assign(new Error(`customers row ${JSON.stringify(values[incrementingColumn])} is not a valid Customer: ${details}`), { name: 'InvalidCustomerRow' });
   }
   return candidate as unknown as Customer;
 }

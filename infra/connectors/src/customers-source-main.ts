@@ -33,7 +33,7 @@ await runService(service, config, async (settings, logger) => {
     logger,
     router: new Router(),
     isReady: () => running.source?.isReady ?? false,
-    describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0 }),
+    describe: () => ({ service, db: db.name, position: running.source?.position ?? null, resumedFrom: running.source?.resumedFrom ?? null, rowsStreamed: running.source?.rowsStreamed ?? 0, deadLetters: running.source?.deadLetters ?? 0 }),
     // No routes of its own: its /openapi.json describes the probes and /metrics, under its name.
     api: { title: service, operations: [] },
     apiToken: settings.API_TOKEN,

@@ -1,8 +1,8 @@
-import { topicSerdes, type Customer } from '@ecosystem/avro';
+import { topicSerdes } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
-import { backoffDelay, beginningOffsets, describeError, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from 'kstreams';
+import { backoffDelay, beginningOffsets, describeError, encodeHeaders, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from 'kstreams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { customersAfter, type CustomersDatabase } from './customers-db.ts';
+import { customerRowsAfter, rowAsJson, type CustomerRow, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';
 
 export interface CustomersSourceOptions {
@@ -29,18 +29,22 @@ export interface CustomersSource {
   readonly position: number | undefined;
   /** The stored position the worker last resumed from (undefined: from the first row). */
   readonly resumedFrom: number | undefined;
+  /** Rows written to `customers`. */
   readonly rowsStreamed: number;
+  /** Rows that are not valid Customers, written to the dead-letter topic instead. */
+  readonly deadLetters: number;
   /** True once a newer worker fenced this one; it streams no more. */
   readonly fenced: boolean;
   /** Finishes the current transaction, then stops. */
   stop(): Promise<void>;
 }
 
-/** A record of the source's transaction: a row of the table or the position after the rows. */
+/** A record of the source's transaction: a row of the table, a dead letter, or the position after the rows. */
 interface OutgoingMessage {
   topic: string;
   key: Buffer;
   value: Buffer;
+  headers?: Record<string, string>;
 }
 
 /** Records per send: well below the broker's 1 MB per partition for rows of this size. */
@@ -56,6 +60,25 @@ export function positionKey(): string {
 
 export function encodePosition(lastId: number): string {
   return JSON.stringify({ incrementing: lastId });
+}
+
+/**
+ * The headers of a row sent to the dead-letter topic: the `__connect.errors.*` names Connect's
+ * dead-letter queue uses (as the orders sink writes them), with the source's partition and offset
+ * (the row's position, in the offsets topic's format) where a sink names topic, partition and offset.
+ */
+export function sourceDeadLetterHeaders(topic: string, id: number, error: Error): Record<string, string> {
+  return {
+    '__connect.errors.topic': topic,
+    '__connect.errors.source.partition': JSON.stringify({ table: customersSourceJob.table }),
+    '__connect.errors.source.offset': encodePosition(id),
+    '__connect.errors.connector.name': customersSourceJob.name,
+    '__connect.errors.task.id': '0',
+    // Connect's stage for a record its converter refuses: the row does not fit the Customer schema.
+    '__connect.errors.stage': 'VALUE_CONVERTER',
+    '__connect.errors.exception.class.name': error.name,
+    '__connect.errors.exception.message': error.message.slice(0, 2_000),
+  };
 }
 
 export function decodePosition(value: Buffer | null): number | undefined {
@@ -81,25 +104,31 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
   const customersTopic = systemTopics.find((topic) => topic.name === customersSourceJob.topic);
   if (!customersTopic) throw new Error(`the topic list has no ${customersSourceJob.topic} topic`);
   const offsetsTopic: TopicSpec = { name: customersSourceJob.offsetsTopic, partitions: 1, compacted: true, description: 'position of the customers source' };
-  await ensureTopics(kafka, [customersTopic, offsetsTopic], { prefix, logger });
+  const deadLetterTopic: TopicSpec = { name: customersSourceJob.deadLetterTopic, partitions: 1, compacted: false, description: 'customers rows that are not valid Customers' };
+  await ensureTopics(kafka, [customersTopic, offsetsTopic, deadLetterTopic], { prefix, logger });
 
   const stopping = new AbortController();
-  const state = { ready: false, fenced: false, position: undefined as number | undefined, resumedFrom: undefined as number | undefined, rowsStreamed: 0 };
+  const state = { ready: false, fenced: false, position: undefined as number | undefined, resumedFrom: undefined as number | undefined, rowsStreamed: 0, deadLetters: 0 };
 
-  async function toMessage(customer: Customer): Promise<OutgoingMessage> {
-    return { topic: names.topic, key: serdes.key.serialize(customer.id), value: await serdes.value.serialize(customer) };
+  /** A valid row goes to `customers`; a row that is not a Customer goes to the dead-letter topic, keyed by its id, as JSON. */
+  async function toMessage(row: CustomerRow): Promise<OutgoingMessage> {
+    if ('customer' in row) return { topic: names.topic, key: serdes.key.serialize(row.id), value: await serdes.value.serialize(row.customer) };
+    return { topic: names.deadLetterTopic, key: serdes.key.serialize(row.id), value: Buffer.from(rowAsJson(row.row)), headers: sourceDeadLetterHeaders(names.topic, row.id, row.error) };
   }
 
-  /** One transaction: the rows and the position after them, or nothing at all. */
-  async function writeBatch(producer: RecordProducer, customers: Customer[]): Promise<void> {
-    const messages = await Promise.all(customers.map(toMessage));
-    const lastId = customers[customers.length - 1]!.id;
+  /**
+   * One transaction: the rows (valid ones to `customers`, the others to the dead-letter topic)
+   * and the position after them, or nothing at all: a bad row is dead-lettered exactly once.
+   */
+  async function writeBatch(producer: RecordProducer, rows: CustomerRow[]): Promise<void> {
+    const messages = await Promise.all(rows.map(toMessage));
+    const lastId = rows[rows.length - 1]!.id;
     messages.push({ topic: names.offsetsTopic, key: Buffer.from(positionKey()), value: Buffer.from(encodePosition(lastId)) });
     try {
       // One send stays under the broker's 1 MB per partition (BATCH_SIZE may be large); the sends
       // follow one another, as the idempotent producer needs, and all belong to the transaction.
       for (let start = 0; start < messages.length; start += maxRecordsPerSend) {
-        await producer.send(messages.slice(start, start + maxRecordsPerSend).map(({ topic, key, value }) => ({ topic, key, value, timestamp: Date.now() })));
+        await producer.send(messages.slice(start, start + maxRecordsPerSend).map(({ topic, key, value, headers }) => ({ topic, key, value, timestamp: Date.now(), ...(headers ? { headers: encodeHeaders(headers) } : {}) })));
       }
       await producer.commit();
     } catch (error) {
@@ -107,8 +136,13 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
       throw error;
     }
     state.position = lastId;
-    state.rowsStreamed += customers.length;
-    logger.info({ rows: customers.length, firstId: customers[0]!.id, lastId, topic: names.topic }, 'streamed customers');
+    const bad = rows.filter((row): row is Extract<CustomerRow, { error: Error }> => 'error' in row);
+    state.rowsStreamed += rows.length - bad.length;
+    state.deadLetters += bad.length;
+    for (const row of bad) {
+      logger.warn({ table: customersSourceJob.table, id: row.id, error: row.error.message, deadLetterTopic: names.deadLetterTopic }, 'customers row sent to the dead-letter topic');
+    }
+    logger.info({ rows: rows.length - bad.length, deadLetters: bad.length, firstId: rows[0]!.id, lastId, topic: names.topic }, 'streamed customers');
   }
 
   /** Connects, fences any older worker, resumes from the stored position and polls until stopped. */
@@ -123,9 +157,9 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
       logger.info({ position: state.position ?? null, topic: names.topic }, state.position === undefined ? 'no stored position: streaming every row' : 'resuming after the stored position');
       state.ready = true;
       while (!stopping.signal.aborted) {
-        const customers = customersAfter(db, state.position ?? Number.MIN_SAFE_INTEGER, batchSize);
-        if (customers.length === 0) await sleep(pollIntervalMs, stopping.signal);
-        else await writeBatch(producer, customers);
+        const rows = customerRowsAfter(db, state.position ?? Number.MIN_SAFE_INTEGER, batchSize);
+        if (rows.length === 0) await sleep(pollIntervalMs, stopping.signal);
+        else await writeBatch(producer, rows);
       }
     } finally {
       state.ready = false;
@@ -136,7 +170,7 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
   const running = (async () => {
     let failures = 0;
     while (!stopping.signal.aborted) {
-      const streamedBefore = state.rowsStreamed;
+      const streamedBefore = state.rowsStreamed + state.deadLetters;
       try {
         await session();
       } catch (error) {
@@ -146,7 +180,7 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
           options.onFenced?.();
           return;
         }
-        failures = state.rowsStreamed > streamedBefore ? 1 : failures + 1;
+        failures = state.rowsStreamed + state.deadLetters > streamedBefore ? 1 : failures + 1;
         const delay = backoffDelay(failures, { initialMs: 200, maxMs: 30_000 });
         // The outcome of the failed transaction is unknown: the next session reads the position back from Kafka.
         logger.error({ error: describeError(error), retryInMs: delay }, 'customers source failed; restarting from the stored position');
@@ -167,6 +201,9 @@ export async function startCustomersSource(options: CustomersSourceOptions): Pro
     },
     get rowsStreamed() {
       return state.rowsStreamed;
+    },
+    get deadLetters() {
+      return state.deadLetters;
     },
     get fenced() {
       return state.fenced;

@@ -32,6 +32,13 @@ export const customersSourceJob = {
    * connector-specific offsets topic.
    */
   offsetsTopic: 'jdbc-source-customers.offsets',
+  /**
+   * Rows that are not valid Customers (a NULL, a wrong type, an unknown level), keyed by id, the
+   * row as JSON, with the reason in Connect's `__connect.errors.*` headers; written in the batch's
+   * transaction, so the position moves past a bad row exactly once. (Connect has no dead-letter
+   * queue for source connectors: with `errors.tolerance=all` it logs and skips such a record.)
+   */
+  deadLetterTopic: 'jdbc-source-customers.dlq',
   pollIntervalMs: 1_000,
 } as const;
 
@@ -72,6 +79,7 @@ export function customersSourceNames(prefix = '') {
     topic: `${prefix}${customersSourceJob.topic}`,
     subject: `${prefix}${customersSourceJob.subject}`,
     offsetsTopic: `${prefix}${customersSourceJob.offsetsTopic}`,
+    deadLetterTopic: `${prefix}${customersSourceJob.deadLetterTopic}`,
     /** Fixed per job: a restarted worker fences the one it replaces. */
     transactionalId: `${prefix}${customersSourceJob.name}`,
   };

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addCustomer, customerFromRow, customersAfter, customersDbPath, defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, seedCustomer, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
+import { addCustomer, customerFromRow, customerRowsAfter, customersAfter, customersDbPath, defaultCustomerCount, defaultCustomersDbPath, openCustomersDb, rowAsJson, seedCustomer, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
 
 let directory: string;
 let file: string;
@@ -92,6 +92,27 @@ describe('the customers database', () => {
     expect(() => customerFromRow({ ...row, level: 'wood' })).toThrow('customers row 3 is not a valid Customer: level = "wood"');
     expect(() => customerFromRow({ ...row, first_name: null })).toThrow('firstName = null');
     expect(() => customerFromRow({ ...row, id: 1.5 })).toThrow('id = 1.5');
+  });
+
+  it('reads rows one by one, each a Customer or the reason it is not one (for the dead-letter topic)', () => {
+    seedCustomerTable(db, 3);
+    // The CHECK on level stops an unknown level; a table made without it (or this pragma) lets one in.
+    db.pragma('ignore_check_constraints = ON');
+    db.prepare("INSERT INTO customers (id, first_name, last_name, email, address, level) VALUES (4, 'A', 'B', 'e', 'x', 'wood')").run();
+    seedCustomerTable(db, 5);
+    const rows = customerRowsAfter(db, 1, 10);
+    expect(rows.map((row) => [row.id, 'customer' in row ? 'customer' : row.error.message])).toEqual([
+      [2, 'customer'],
+      [3, 'customer'],
+      [4, 'customers row 4 is not a valid Customer: level = "wood"'],
+      [5, 'customer'],
+    ]);
+    expect(rows[2]).toMatchObject({ row: { id: 4, level: 'wood' }, error: { name: 'InvalidCustomerRow' } });
+    expect(customerRowsAfter(db, 5, 10)).toEqual([]);
+  });
+
+  it('writes a row as JSON, blobs as base64 and big integers as text', () => {
+    expect(rowAsJson({ id: 4, first_name: null, email: Buffer.from([1, 2, 3]), big: 2n ** 64n })).toBe('{"id":4,"first_name":null,"email":{"base64":"AQID"},"big":"18446744073709551616"}');
   });
 
   it('lives in .local/customers.db at the repository root unless CUSTOMERS_DB says otherwise', () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { longSerde, topicSerdes, unframe, type Customer } from '@ecosystem/avro';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordProducer } from 'kstreams';
 import { addCustomer, customersAfter, openCustomersDb, seedCustomers, seedCustomerTable, type CustomersDatabase } from '../src/customers-db.ts';
@@ -142,3 +143,92 @@ describe('customers source (local JDBC source worker)', () => {
     expect((await readToEnd(kafka, names.topic, { readUncommitted: true })).length).toBeGreaterThanOrEqual(ids.length + tail.length);
   });
 });
+
+describe('customers source with bad rows (dead-letter topic)', () => {
+  const badPrefix = uniquePrefix('customers-bad');
+  const badNames = customersSourceNames(badPrefix);
+  const badSerdes = topicSerdes(registry, { prefix: badPrefix }).customers;
+  let badDb: CustomersDatabase;
+  const badSources: CustomersSource[] = [];
+  const startBad = () =>
+    startCustomersSource({ kafka, registry, db: badDb, logger: quietLogger, prefix: badPrefix, pollIntervalMs: 100 }).then((source) => {
+      badSources.push(source);
+      return source;
+    });
+  const insertRaw = (id: number, columns: { first_name: unknown; last_name?: unknown; email?: unknown; address?: unknown; level?: unknown }) => {
+    const row = { last_name: `Last${id}`, email: `c${id}@example.com`, address: `${id} Test Street`, level: 'bronze', ...columns };
+    badDb.prepare('INSERT INTO customers (id, first_name, last_name, email, address, level) VALUES (?, ?, ?, ?, ?, ?)').run(id, row.first_name, row.last_name, row.email, row.address, row.level);
+  };
+  const good = (id: number) => ({ first_name: `First${id}` });
+
+  beforeAll(async () => {
+    // A table made before the constraints (or by another tool): nothing stops NULLs, blobs or unknown levels.
+    badDb = openCustomersDbWithoutConstraints(path.join(directory, 'legacy-customers.db'));
+    insertRaw(1, good(1));
+    insertRaw(2, good(2));
+    insertRaw(3, { first_name: null });
+    insertRaw(4, { ...good(4), level: 'diamond' });
+    insertRaw(5, { ...good(5), email: Buffer.from([1, 2, 3]) });
+    insertRaw(6, good(6));
+  });
+
+  afterAll(async () => {
+    await Promise.all(badSources.map((source) => source.stop()));
+    badDb.close();
+    await cleanUp(kafka, badPrefix);
+  });
+
+  it('sends each bad row to the dead-letter topic with its id and reason, and streams the rows around it', async () => {
+    const source = await startBad();
+    await eventually(() => source.position === 6, 'the source to move past the bad rows to id 6');
+    const records = await readToEnd(kafka, badNames.topic);
+    expect(idsOf(records).sort((a, b) => a - b)).toEqual([1, 2, 6]);
+    const values = await Promise.all(records.map(({ value }) => badSerdes.value.deserialize(value!)));
+    expect(values.find((customer) => customer.id === 6)).toEqual<Customer>({ id: 6, firstName: 'First6', lastName: 'Last6', email: 'c6@example.com', address: '6 Test Street', level: 'bronze' });
+
+    const deadLetters = await readToEnd(kafka, badNames.deadLetterTopic);
+    const summary = deadLetters.map((record) => {
+      const header = (name: string) => record.headers[`__connect.errors.${name}`]?.toString();
+      return {
+        id: longSerde.deserialize(record.key!),
+        row: JSON.parse(record.value!.toString('utf8')) as Record<string, unknown>,
+        connector: header('connector.name'),
+        stage: header('stage'),
+        topic: header('topic'),
+        position: header('source.offset'),
+        message: header('exception.message'),
+      };
+    });
+    const common = { connector: 'jdbc-source-customers', stage: 'VALUE_CONVERTER', topic: badNames.topic };
+    expect(summary).toEqual([
+      { ...common, id: 3, row: expect.objectContaining({ id: 3, first_name: null }), position: '{"incrementing":3}', message: expect.stringMatching(/firstName = null/) },
+      { ...common, id: 4, row: expect.objectContaining({ id: 4, level: 'diamond' }), position: '{"incrementing":4}', message: expect.stringMatching(/level = "diamond"/) },
+      { ...common, id: 5, row: expect.objectContaining({ id: 5, email: { base64: 'AQID' } }), position: '{"incrementing":5}', message: expect.stringMatching(/email/) },
+    ]);
+    expect(source.deadLetters).toBe(3);
+  });
+
+  it('keeps going with later rows, and a restart dead-letters nothing twice', async () => {
+    insertRaw(7, { ...good(7), level: null });
+    insertRaw(8, good(8));
+    const [first] = badSources;
+    await eventually(() => first!.position === 8, 'the running source to stream rows added after the bad ones');
+    await Promise.all(badSources.splice(0).map((source) => source.stop()));
+    insertRaw(9, good(9));
+    const source = await startBad();
+    await eventually(() => source.isReady, 'the restarted source to read its stored position');
+    expect(source.resumedFrom).toBe(8);
+    await eventually(() => source.position === 9, 'the restarted source to stream id 9');
+    expect(idsOf(await readToEnd(kafka, badNames.topic)).sort((a, b) => a - b)).toEqual([1, 2, 6, 8, 9]);
+    expect(idsOf(await readToEnd(kafka, badNames.deadLetterTopic))).toEqual([3, 4, 5, 7]);
+  });
+});
+
+/** A customers table as an older tool might have made it: the same columns, no NOT NULL and no CHECK. */
+function openCustomersDbWithoutConstraints(file: string): CustomersDatabase {
+  const legacy = new Database(file);
+  legacy.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY AUTOINCREMENT, first_name TEXT, last_name TEXT, email TEXT, address TEXT, level TEXT)');
+  legacy.close();
+  // The project's opener keeps the table it finds (CREATE TABLE IF NOT EXISTS).
+  return openCustomersDb(file);
+}

@@ -1,6 +1,6 @@
 import { errors } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
-import { decodePosition, encodePosition, isFencedError, positionKey } from '../src/customers-source.ts';
+import { decodePosition, encodePosition, isFencedError, positionKey, sourceDeadLetterHeaders } from '../src/customers-source.ts';
 import { bulkItemOutcome, isTransientElasticsearchError } from '../src/elasticsearch.ts';
 import { bulkOperations, deadLetterHeaders } from '../src/orders-sink.ts';
 
@@ -61,6 +61,22 @@ describe("the source's stored position", () => {
     expect(decodePosition(Buffer.from(encodePosition(42)))).toBe(42);
     expect(decodePosition(null)).toBeUndefined();
     expect(() => decodePosition(Buffer.from('{"incrementing":"x"}'))).toThrow(/no integer "incrementing"/);
+  });
+});
+
+describe("the source's dead letters", () => {
+  it("carry Connect's error headers, with the row's position as the source offset", () => {
+    const error = Object.assign(new Error('customers row 3 is not a valid Customer: firstName = null'), { name: 'InvalidCustomerRow' });
+    expect(sourceDeadLetterHeaders('customers', 3, error)).toEqual({
+      '__connect.errors.topic': 'customers',
+      '__connect.errors.source.partition': '{"table":"customers"}',
+      '__connect.errors.source.offset': '{"incrementing":3}',
+      '__connect.errors.connector.name': 'jdbc-source-customers',
+      '__connect.errors.task.id': '0',
+      '__connect.errors.stage': 'VALUE_CONVERTER',
+      '__connect.errors.exception.class.name': 'InvalidCustomerRow',
+      '__connect.errors.exception.message': 'customers row 3 is not a valid Customer: firstName = null',
+    });
   });
 });
 

@@ -36,7 +36,7 @@ describe('the job descriptions', () => {
   });
 
   it('put the deployment prefix in front of every name the local workers use', () => {
-    expect(customersSourceNames('p.')).toEqual({ topic: 'p.customers', subject: 'p.customers-value', offsetsTopic: 'p.jdbc-source-customers.offsets', transactionalId: 'p.jdbc-source-customers' });
+    expect(customersSourceNames('p.')).toEqual({ topic: 'p.customers', subject: 'p.customers-value', offsetsTopic: 'p.jdbc-source-customers.offsets', deadLetterTopic: 'p.jdbc-source-customers.dlq', transactionalId: 'p.jdbc-source-customers' });
     expect(ordersSinkNames('P.')).toEqual({ topic: 'P.orders.v1', index: 'p.orders.v1', deadLetterTopic: 'P.elasticsearch-sink-orders.dlq', groupId: 'P.connect-elasticsearch-sink-orders' });
     expect(customersSourceNames()).toMatchObject({ topic: 'customers', subject: 'customers-value' });
   });

@@ -12,6 +12,8 @@ export interface Session<V> {
 export interface ReadOnlySessionStore<K, V> extends StateStore {
   /** All sessions of `key`, oldest end first. */
   fetch(key: K): AsyncGenerator<Session<V>>;
+  /** The sessions of every key that end at or after `earliestEnd`, by key (serialized), then end: a full scan, for queries. */
+  fetchAll(earliestEnd: number): AsyncGenerator<Session<V> & { key: K }>;
 }
 
 export interface SessionStore<K, V> extends ReadOnlySessionStore<K, V> {
@@ -43,6 +45,14 @@ export class LevelSessionStore<K, V> implements SessionStore<K, V> {
     for await (const [id, value] of this.bytes.range(prefix, prefixEnd(prefix))) {
       const { rest } = splitComposite(id);
       yield { end: readLong(rest, 0), start: readLong(rest, 8), value: this.valueSerde.deserialize(value) };
+    }
+  }
+
+  async *fetchAll(earliestEnd: number): AsyncGenerator<Session<V> & { key: K }> {
+    for await (const [id, value] of this.bytes.range()) {
+      const { key, rest } = splitComposite(id);
+      const end = readLong(rest, 0);
+      if (end >= earliestEnd) yield { key: this.keySerde.deserialize(key), end, start: readLong(rest, 8), value: this.valueSerde.deserialize(value) };
     }
   }
 
