@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { chaosOrders, expectedState } from '../chaos/orders.ts';
+
+describe('the chaos soak orders', () => {
+  const orders = Array.from({ length: 2_000 }, (_, index) => index).map(chaosOrders(42, 5_000));
+
+  it('are the same for the same seed, each for a customer of its own', () => {
+    expect(Array.from({ length: 2_000 }, (_, index) => index).map(chaosOrders(42, 5_000))).toEqual(orders);
+    expect(new Set(orders.map((order) => order.customerId)).size).toBe(orders.length);
+  });
+
+  it('validate when everyday, and fail over the fraud threshold, for the sold-out product or a quantity under 1', () => {
+    expect(expectedState({ customerId: 1, product: 'JUMPERS', quantity: 3, price: 10 })).toBe('VALIDATED');
+    expect(expectedState({ customerId: 1, product: 'JUMPERS', quantity: 2, price: 1_000 })).toBe('FAILED');
+    expect(expectedState({ customerId: 1, product: 'JUMPERS', quantity: 2, price: 999 })).toBe('VALIDATED');
+    expect(expectedState({ customerId: 1, product: 'STOCKINGS', quantity: 1, price: 1 })).toBe('FAILED');
+    expect(expectedState({ customerId: 1, product: 'UNDERPANTS', quantity: 0, price: 1 })).toBe('FAILED');
+  });
+
+  it('are a mix of mostly VALIDATED and some FAILED', () => {
+    const validated = orders.filter((order) => expectedState(order) === 'VALIDATED').length;
+    expect(validated / orders.length).toBeGreaterThan(0.8);
+    expect(validated / orders.length).toBeLessThan(0.9);
+  });
+});
