@@ -38,6 +38,8 @@ export interface ChaosReport {
   loadMs: number;
   /** Kills per target: a service name, or `broker <id>`. */
   kills: Record<string, number>;
+  /** Of those, services killed again while they started (restoring their state, joining their group). */
+  killsWhileStarting: number;
   accepted: number;
   /** Requests not answered 201, by status or error. */
   refused: Record<string, number>;
@@ -57,7 +59,7 @@ const increment = (counts: Record<string, number>, key: string, by = 1) => (coun
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   if (options.rate * options.minutes * 60 * maxUnits >= chaosStock.JUMPERS!) throw new Error('the soak would order more than the stock it sets: lower --rate or --minutes');
-  const report: ChaosReport = { seed: options.seed, brokers: options.brokers, rate: options.rate, loadMs: 0, kills: {}, accepted: 0, refused: {}, finalStates: {}, expectedStates: {}, validatedUnits: {}, reservedUnits: {}, violations: [] };
+  const report: ChaosReport = { seed: options.seed, brokers: options.brokers, rate: options.rate, loadMs: 0, kills: {}, killsWhileStarting: 0, accepted: 0, refused: {}, finalStates: {}, expectedStates: {}, validatedUnits: {}, reservedUnits: {}, violations: [] };
   const cluster = options.brokers === 3 ? await KafkaCluster.start({ brokers: 3 }) : undefined;
   let system: TestSystem | undefined;
   try {
@@ -94,9 +96,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
 /**
  * Until `until`: a random gap, then kill -9 of a random target, a random time down, a restart
- * and a wait until every service is ready again. One fault at a time; with a cluster, a broker is
- * a target one time in four, and not within 20 s of the last broker coming back (its replicas
- * catch up first).
+ * and a wait until every service is ready again. One time in five a service is killed again
+ * 1-4 s into its restart, while it restores its state and joins its group. One fault at a time;
+ * with a cluster, a broker is a target one time in four, and not within 20 s of the last broker
+ * coming back (its replicas catch up first).
  */
 async function injectFaults(system: TestSystem, cluster: KafkaCluster | undefined, options: ChaosOptions, until: number, report: ChaosReport, log: (line: string) => void): Promise<void> {
   const prng = new Prng(options.seed ^ 0x5eed);
@@ -112,6 +115,8 @@ async function injectFaults(system: TestSystem, cluster: KafkaCluster | undefine
     const service = prng.pick(pipelineServices);
     const broker = cluster ? prng.pick(cluster.nodeIds) : 0;
     const down = prng.int(downMin, downMax);
+    const again = prng.chance(0.2);
+    const againAfter = prng.int(1_000, 4_000);
     const pause = Math.min(gap, until - Date.now());
     if (pause <= 0 || options.signal?.aborted) return;
     const aborted = await sleep(pause, false, { signal: options.signal }).catch(() => true);
@@ -122,13 +127,23 @@ async function injectFaults(system: TestSystem, cluster: KafkaCluster | undefine
     else await cluster!.killBroker(broker);
     increment(report.kills, target);
     await sleep(down);
+    let how = '';
+    if (target === service && again) {
+      await system.startService(service);
+      await sleep(againAfter);
+      await system.kill(service);
+      increment(report.kills, target);
+      report.killsWhileStarting += 1;
+      how = `, killed again ${(againAfter / 1_000).toFixed(1)} s into its restart`;
+      await sleep(down);
+    }
     if (target === service) await system.restart(service);
     else {
       await cluster!.startBroker(broker);
       brokerBack = Date.now();
       await system.waitUntilReady();
     }
-    log(`${at()}: kill -9 ${target}, down ${(down / 1_000).toFixed(1)} s, all ready ${((Date.now() - killed) / 1_000).toFixed(1)} s after the kill`);
+    log(`${at()}: kill -9 ${target}, down ${(down / 1_000).toFixed(1)} s${how}, all ready ${((Date.now() - killed) / 1_000).toFixed(1)} s after the kill`);
   }
 }
 
@@ -169,7 +184,7 @@ export function formatReport(report: ChaosReport): string {
   const shown = report.violations.slice(0, 50);
   return [
     `chaos soak: seed ${report.seed}, ${report.brokers} broker${report.brokers === 1 ? '' : 's'}, ${report.rate} orders/s for ${(report.loadMs / 60_000).toFixed(1)} min`,
-    `kills: ${totalKills} (${counts(report.kills)})`,
+    `kills: ${totalKills} (${counts(report.kills)}), ${report.killsWhileStarting} of them while the service started`,
     `orders: ${report.accepted} accepted, ${refused} refused (${counts(report.refused)})`,
     `final states of accepted orders: ${counts(report.finalStates)}; the rules say ${counts(report.expectedStates)}`,
     `validated units: ${counts(report.validatedUnits)}; reserved: ${counts(report.reservedUnits)}`,
