@@ -54,7 +54,7 @@ export interface ChaosReport {
 }
 
 const describeOrder = ({ id, customerId, product, quantity, price }: AcceptedOrder) => `${id} (customer ${customerId}, ${quantity} x ${product} at ${price})`;
-const increment = (counts: Record<string, number>, key: string, by = 1) => (counts[key] = (counts[key] ?? 0) + by);
+const increment = (counts: Record<string, number>, key: string) => (counts[key] = (counts[key] ?? 0) + 1);
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
@@ -177,7 +177,7 @@ export function formatReport(report: ChaosReport): string {
   const counts = (record: Record<string, number>) =>
     Object.entries(record)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, count]) => `${key} ${count}`)
+      .map(([key, count]) => `${key}: ${count}`)
       .join(', ') || 'none';
   const totalKills = Object.values(report.kills).reduce((sum, count) => sum + count, 0);
   const refused = Object.values(report.refused).reduce((sum, count) => sum + count, 0);
