@@ -2,7 +2,10 @@
  * The chaos soak's orders, and the final state each must get, computed with the validators' own
  * rules. Every order has a customer of its own, so its fraud session holds that order alone,
  * and stock is ample except for one product the warehouse never has: each order's verdict
- * follows from the order alone, whatever the order in which the services see them.
+ * follows from the order alone, whatever the order in which the services see them. Except
+ * pairs: two equal orders of one customer, each under the fraud threshold and together over it,
+ * posted back to back: whichever the fraud service counts first passes, the other fails, so
+ * the pair must end one VALIDATED and one FAILED (an order counted twice after a crash fails both).
  */
 import type { Order } from '@ecosystem/avro';
 import { fraudVerdict, orderValue } from '../../fraud-service/src/rules.ts';
@@ -20,11 +23,16 @@ export const fraudThreshold = 2_000;
 /** The most units one order asks for: stock above `maxUnits * orders` is never exhausted. */
 export const maxUnits = 3;
 
-export type OrderKind = 'everyday' | 'fraud' | 'sold out' | 'invalid';
+/** The price of each order of a pair (1 unit of JUMPERS): under the threshold alone, over it twice. */
+export const pairPrice = 1_500;
+
+export type OrderKind = 'everyday' | 'fraud' | 'sold out' | 'invalid' | 'pair';
 
 /** Shares of the mix: mostly orders that validate, and each way of failing. */
 export const orderMix: ReadonlyArray<readonly [number, OrderKind]> = [
-  [0.85, 'everyday'],
+  [0.8, 'everyday'],
+  // Two orders each: about 10% of the orders.
+  [0.05, 'pair'],
   [0.05, 'fraud'],
   [0.05, 'sold out'],
   [0.05, 'invalid'],
@@ -33,9 +41,18 @@ export const orderMix: ReadonlyArray<readonly [number, OrderKind]> = [
 /** The `index`-th order of the soak (drawn in index order from `seed`), for customer `firstCustomer + index`. */
 export function chaosOrders(seed: number, firstCustomer: number): (index: number) => OrderRequest {
   const prng = new Prng(seed);
+  let partner: OrderRequest | undefined;
   return (index) => {
     const customerId = firstCustomer + index;
+    if (partner) {
+      const second = partner;
+      partner = undefined;
+      return second;
+    }
     switch (prng.weighted(orderMix)) {
+      case 'pair':
+        partner = { customerId, product: 'JUMPERS', quantity: 1, price: pairPrice };
+        return { ...partner };
       case 'everyday':
         return { customerId, product: prng.pick(['JUMPERS', 'UNDERPANTS']), quantity: prng.int(1, maxUnits), price: prng.int(1, 10) };
       case 'fraud':
@@ -49,17 +66,26 @@ export function chaosOrders(seed: number, firstCustomer: number): (index: number
   };
 }
 
+export const isPairOrder = (order: OrderRequest) => order.price === pairPrice && order.quantity === 1;
+
 /**
  * The final state the validators' rules give an order of the soak: its details, its customer's
- * session total (the order's own value) and the stock (never used up, so nothing reserved
- * before it matters).
+ * session total (its own value, plus for the second of a pair the first's) and the stock (never
+ * used up, so nothing reserved before it matters).
  */
-export function expectedState(order: OrderRequest): 'VALIDATED' | 'FAILED' {
-  const created = { id: 'chaos', state: 'CREATED', ...order } as Order;
+const asCreated = (order: OrderRequest) => ({ id: 'chaos', state: 'CREATED', ...order }) as Order;
+
+export function expectedState(order: OrderRequest, sessionBefore = 0): 'VALIDATED' | 'FAILED' {
+  const created = asCreated(order);
   const verdicts = [
     checkOrderDetails(created).result,
-    fraudVerdict(orderValue(created).value, fraudThreshold),
+    fraudVerdict(sessionBefore + orderValue(created).value, fraudThreshold),
     reserveStock(chaosStock[order.product], 0, order.quantity).result,
   ];
   return verdicts.every((verdict) => verdict === 'PASS') ? 'VALIDATED' : 'FAILED';
+}
+
+/** The final states of the two orders of a pair, in the order the fraud service counts them (either: they are equal). */
+export function expectedPairStates(first: OrderRequest, second: OrderRequest): Array<'VALIDATED' | 'FAILED'> {
+  return [expectedState(first), expectedState(second, orderValue(asCreated(first)).value)];
 }

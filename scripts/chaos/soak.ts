@@ -11,7 +11,7 @@ import { KafkaCluster } from '@ecosystem/infra';
 import { Prng } from '../../test/e2e/support/prng.ts';
 import { pipelineServices, TestSystem } from '../../test/e2e/system.ts';
 import { OrderLoad, outcome, type AcceptedOrder, type Outcome } from '../../test/failures/order-load.ts';
-import { chaosOrders, chaosStock, expectedState, maxUnits } from './orders.ts';
+import { chaosOrders, chaosStock, expectedPairStates, expectedState, isPairOrder, maxUnits } from './orders.ts';
 
 export interface ChaosOptions {
   minutes: number;
@@ -147,18 +147,37 @@ async function injectFaults(system: TestSystem, cluster: KafkaCluster | undefine
   }
 }
 
-/** Each accepted order: exactly one final state, the one its rules give; every order on the topic final once; reserved = validated. */
+/**
+ * Each accepted order: exactly one final state, the one its rules give (for a pair, one VALIDATED
+ * and one FAILED); every order on the topic final once; reserved = validated.
+ */
 function judge(accepted: AcceptedOrder[], result: Outcome, report: ChaosReport): void {
   const ids = new Set<string>();
+  const pairs = new Map<number, AcceptedOrder[]>();
   for (const order of accepted) {
     ids.add(order.id);
-    const expected = expectedState(order);
-    increment(report.expectedStates, expected);
     const states = result.finals.get(order.id) ?? [];
     for (const state of states) increment(report.finalStates, state);
-    if (states.length === 0) report.violations.push(`${describeOrder(order)}: no final state`);
-    else if (states.length > 1) report.violations.push(`${describeOrder(order)}: ${states.length} final states, ${states.join(', ')}`);
-    else if (states[0] !== expected) report.violations.push(`${describeOrder(order)}: ${states[0]}, its rules say ${expected}`);
+    if (states.length !== 1) {
+      report.violations.push(`${describeOrder(order)}: ${states.length === 0 ? 'no final state' : `${states.length} final states, ${states.join(', ')}`}`);
+    } else if (isPairOrder(order)) {
+      pairs.set(order.customerId, [...(pairs.get(order.customerId) ?? []), order]);
+    } else {
+      const expected = expectedState(order);
+      increment(report.expectedStates, expected);
+      if (states[0] !== expected) report.violations.push(`${describeOrder(order)}: ${states[0]}, its rules say ${expected}`);
+    }
+  }
+  for (const pair of pairs.values()) {
+    // Half a pair accepted: the other half may have been written without a 201, and counted first.
+    if (pair.length !== 2) {
+      increment(report.expectedStates, 'either (half a pair)');
+      continue;
+    }
+    const expected = expectedPairStates(pair[0]!, pair[1]!);
+    for (const state of expected) increment(report.expectedStates, state);
+    const got = pair.map((order) => result.finals.get(order.id)![0]!);
+    if ([...got].sort().join() !== [...expected].sort().join()) report.violations.push(`pair ${pair.map(describeOrder).join(' and ')}: ${got.join(' and ')}, its rules say ${[...expected].sort().join(' and ')}`);
   }
   // Orders written although their client got no 201 (the orders service killed mid-request) are judged too.
   for (const [id, history] of result.finalizedTwice) if (!ids.has(id)) report.violations.push(`${id} (not acknowledged to its client): ${history.join(' -> ')}`);
