@@ -50,9 +50,6 @@ const onSignal = () => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-// KafkaCluster takes a node for an external server when KAFKA_BROKERS is set, and waits for it
-// instead of starting it: that variable names the local broker, which three brokers do not use.
-if (options.brokers === 3) delete process.env.KAFKA_BROKERS;
 // The registry is needed in both cases (the services' schemas); the local broker only for --brokers 1.
 const servers: ServerName[] = options.brokers === 1 ? ['kafka', 'registry'] : ['registry'];
 const startedHere = await up(servers, (line) => console.log(`[infra] ${line}`));

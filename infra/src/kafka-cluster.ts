@@ -55,7 +55,8 @@ export class KafkaCluster {
     readonly layout: KafkaClusterLayout,
     private readonly ownsHome: boolean,
   ) {
-    this.nodes = new Map(layout.nodes.map((node) => [node.id, kafkaNode(layout, node.id)]));
+    // Its own nodes, even when KAFKA_BROKERS points the project at another Kafka.
+    this.nodes = new Map(layout.nodes.map((node) => [node.id, { ...kafkaNode(layout, node.id), neverExternal: true }]));
   }
 
   /** Formats and starts the nodes, and waits until all are healthy. */

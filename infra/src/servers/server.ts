@@ -19,6 +19,8 @@ export interface LocalServer {
   title: string;
   /** The environment variable that points the whole project at an external server. */
   externalVariable: string;
+  /** A node of a test's private cluster: never external, whatever `externalVariable` says (it names the shared server). */
+  neverExternal?: boolean;
   /** Where clients reach the server: the external value, else the local default. */
   endpoint: string;
   /** The ports the local server listens on (checked before start). */
@@ -34,7 +36,7 @@ export interface LocalServer {
 }
 
 export function isExternal(server: LocalServer): boolean {
-  return Boolean(process.env[server.externalVariable]);
+  return !server.neverExternal && Boolean(process.env[server.externalVariable]);
 }
 
 export function heapOption(server: ServerName, fallback: string): string {
