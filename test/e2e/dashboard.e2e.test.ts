@@ -80,7 +80,7 @@ async function expectOutcome(placed: Locator, state: string, checks: Record<stri
 function runPopulator(ordersUrl: string, seconds: number): Promise<number | null> {
   const populator: ChildProcess = spawn(
     runService,
-    ['populator', '--url', ordersUrl, '--rate', '10', '--duration', String(seconds), '--stock', '0', '--quiet'],
+    ['populator', '--url', ordersUrl, '--fraud-url', system.serviceUrl('fraud-service'), '--rate', '10', '--duration', String(seconds), '--stock', '0', '--quiet'],
     { cwd: repository, env: { ...process.env, TOPIC_PREFIX: system.prefix, LOG_LEVEL: 'warn' }, stdio: 'ignore' },
   );
   return new Promise((resolve) => populator.once('exit', resolve));
