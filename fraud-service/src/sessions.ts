@@ -1,8 +1,8 @@
 import type { OrderValue } from '@ecosystem/avro';
-import { authorizationHeaders, HttpError, instanceUrl, Router } from '@ecosystem/platform';
+import { askInstance, authorizationHeaders, HttpError, Router } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlySessionStore, Session } from 'kstreams';
 import type { FraudSettings } from './config.ts';
-import type { FraudSessionRow, FraudSessionsAnswer } from './openapi.ts';
+import { fraudSessionsAnswerSchema, type FraudSessionRow, type FraudSessionsAnswer } from './openapi.ts';
 import { sessionStoreName } from './topology.ts';
 
 /**
@@ -69,18 +69,10 @@ export function fraudSessionRoutes(options: FraudSessionRouteOptions, now: () =>
     }
 
     async function remoteAnswer(endpoint: string): Promise<FraudSessionsAnswer> {
-      const url = instanceUrl(endpoint, '/v1/fraud-sessions', { scope: 'instance' });
-      if (!url) throw new HttpError(502, 'an instance of the fraud service advertises an address that is no host:port', { instance: endpoint });
-      let response: Response;
-      try {
-        response = await fetch(url, { headers: authorizationHeaders(options.apiToken), redirect: 'error', signal: AbortSignal.timeout(3_000) });
-      } catch (error) {
-        const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-        throw new HttpError(502, 'an instance of the fraud service did not answer', { instance: endpoint, reason: `${error instanceof Error ? error.message : String(error)}${cause}` });
-      }
-      const body = (await response.json().catch(() => undefined)) as unknown;
-      if (response.status !== 200) throw new HttpError(response.status === 503 ? 503 : 502, `an instance of the fraud service answered ${response.status}`, { instance: endpoint, answer: body });
-      return body as FraudSessionsAnswer;
+      const body = await askInstance(endpoint, '/v1/fraud-sessions', { who: 'an instance of the fraud service', timeoutMs: 3_000, query: { scope: 'instance' }, headers: authorizationHeaders(options.apiToken) });
+      const answer = fraudSessionsAnswerSchema.safeParse(body);
+      if (!answer.success) throw new HttpError(502, 'an instance of the fraud service answered sessions of an unexpected shape', { instance: endpoint });
+      return answer.data;
     }
 
     router.get('/v1/fraud-sessions', async (ctx) => {

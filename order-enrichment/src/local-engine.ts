@@ -1,4 +1,4 @@
-import { HttpError, instanceUrl } from '@ecosystem/platform';
+import { askInstance, HttpError } from '@ecosystem/platform';
 import type { KafkaStreams, ReadOnlyWindowStore } from 'kstreams';
 import type { FraudEngine } from './engine.ts';
 import { newestFirst, type FraudCount, type FraudRow } from './rules.ts';
@@ -61,18 +61,7 @@ export class LocalFraudEngine implements FraudEngine {
   }
 
   private async peerFraud(peer: string, limit: number): Promise<FraudRow[]> {
-    // A member of the group that advertises anything but a plain host:port is not called.
-    const url = instanceUrl(peer, instanceFraudPath, { limit: String(limit) });
-    if (!url) throw new HttpError(502, `an instance holding part of the fraud table advertises an invalid endpoint`, { reason: `${JSON.stringify(peer)} is not host:port` });
-    let response: Response;
-    try {
-      response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(this.options.peerTimeoutMs) });
-    } catch (error) {
-      throw new HttpError(502, `instance ${peer} holding part of the fraud table did not answer`, { reason: error instanceof Error ? error.message : String(error) });
-    }
-    const body: unknown = await response.json().catch(() => undefined);
-    if (response.status === 503) throw new HttpError(503, `instance ${peer} is not ready (rebalancing); retry`, { instance: peer });
-    if (!response.ok) throw new HttpError(502, `instance ${peer} answered ${response.status}`, { instance: peer, answer: body });
+    const body = await askInstance(peer, instanceFraudPath, { who: `instance ${peer} holding part of the fraud table`, timeoutMs: this.options.peerTimeoutMs, query: { limit: String(limit) } });
     const rows = parseFraudRows(body);
     if (!rows) throw new HttpError(502, `instance ${peer} answered rows of an unexpected shape`, { instance: peer });
     return rows;

@@ -1,3 +1,5 @@
+import { HttpError } from './http.ts';
+
 /**
  * The address one instance of a service gives the others of its consumer group (Kafka
  * Streams' `application.server`): a host name, an IPv4 address or a bracketed IPv6 address,
@@ -37,4 +39,28 @@ export function instanceUrl(endpoint: string, path: string, query?: Record<strin
   url.pathname = path;
   if (query) url.search = new URLSearchParams(query).toString();
   return url;
+}
+
+/**
+ * Asks another instance of this service for its share of an interactive query: `path` and `query`
+ * on `endpoint`, answered with JSON. What goes wrong is the HttpError to answer the client with:
+ * 503 while that instance is not ready (the group is rebalancing), 502 when it cannot be asked,
+ * does not answer in `timeoutMs`, or answers anything but 200. `who` names it in those errors.
+ */
+export async function askInstance(endpoint: string, path: string, options: { who: string; timeoutMs: number; query?: Record<string, string>; headers?: Record<string, string> }): Promise<unknown> {
+  const { who } = options;
+  const url = instanceUrl(endpoint, path, options.query);
+  if (!url) throw new HttpError(502, `${who} advertises an address that is no host:port`, { instance: endpoint });
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: options.headers ?? {}, redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs) });
+  } catch (error) {
+    // fetch's own message is "fetch failed": the cause says why.
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    throw new HttpError(502, `${who} did not answer`, { instance: endpoint, reason: `${error instanceof Error ? error.message : String(error)}${cause}` });
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (response.status === 503) throw new HttpError(503, `${who} is not ready (rebalancing); retry`, { instance: endpoint, answer: body });
+  if (response.status !== 200) throw new HttpError(502, `${who} answered ${response.status}`, { instance: endpoint, answer: body });
+  return body;
 }
