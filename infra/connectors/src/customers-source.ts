@@ -2,6 +2,7 @@ import { topicSerdes } from '@ecosystem/avro';
 import { ensureTopics, systemTopics, type Logger, type TopicSpec } from '@ecosystem/platform';
 import { backoffDelay, beginningOffsets, describeError, encodeHeaders, endOffsets, errorIds, RecordProducer, sleep, TopicReader, type KafkaClients } from 'kstreams';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { connectErrorHeaders } from './dead-letters.ts';
 import { customerRowsAfter, rowAsJson, type CustomerRow, type CustomersDatabase } from './customers-db.ts';
 import { customersSourceJob, customersSourceNames } from './jobs.ts';
 
@@ -68,17 +69,8 @@ export function encodePosition(lastId: number): string {
  * (the row's position, in the offsets topic's format) where a sink names topic, partition and offset.
  */
 export function sourceDeadLetterHeaders(topic: string, id: number, error: Error): Record<string, string> {
-  return {
-    '__connect.errors.topic': topic,
-    '__connect.errors.source.partition': JSON.stringify({ table: customersSourceJob.table }),
-    '__connect.errors.source.offset': encodePosition(id),
-    '__connect.errors.connector.name': customersSourceJob.name,
-    '__connect.errors.task.id': '0',
-    // Connect's stage for a record its converter refuses: the row does not fit the Customer schema.
-    '__connect.errors.stage': 'VALUE_CONVERTER',
-    '__connect.errors.exception.class.name': error.name,
-    '__connect.errors.exception.message': error.message.slice(0, 2_000),
-  };
+  // Connect's stage for a record its converter refuses: the row does not fit the Customer schema.
+  return connectErrorHeaders(customersSourceJob.name, { topic, 'source.partition': JSON.stringify({ table: customersSourceJob.table }), 'source.offset': encodePosition(id) }, 'VALUE_CONVERTER', error);
 }
 
 export function decodePosition(value: Buffer | null): number | undefined {

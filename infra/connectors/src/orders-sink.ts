@@ -4,6 +4,7 @@ import { backoffDelay, describeError, retry, sleep, type BackoffOptions, type By
 import type { Client } from '@elastic/elasticsearch';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from '@platformatic/kafka';
+import { connectErrorHeaders } from './dead-letters.ts';
 import { bulkItemOutcome, ensureIndex, isTransientElasticsearchError } from './elasticsearch.ts';
 import { ordersSinkJob, ordersSinkNames } from './jobs.ts';
 
@@ -55,16 +56,7 @@ export function bulkOperations(index: string, actions: ReadonlyArray<Extract<Sin
 
 /** The headers Connect's dead-letter queue adds (errors.deadletterqueue.context.headers.enable=true). */
 export function deadLetterHeaders(source: { topic: string; partition: number; offset: string }, stage: FailureStage, error: Error): Record<string, string> {
-  return {
-    '__connect.errors.topic': source.topic,
-    '__connect.errors.partition': String(source.partition),
-    '__connect.errors.offset': source.offset,
-    '__connect.errors.connector.name': ordersSinkJob.name,
-    '__connect.errors.task.id': '0',
-    '__connect.errors.stage': stage,
-    '__connect.errors.exception.class.name': error.name,
-    '__connect.errors.exception.message': error.message.slice(0, 2_000),
-  };
+  return connectErrorHeaders(ordersSinkJob.name, { topic: source.topic, partition: String(source.partition), offset: source.offset }, stage, error);
 }
 
 /**
