@@ -12,3 +12,5 @@ export * from './batching-producer.ts';
 export * from './contracts.ts';
 export * from './openapi.ts';
 export * from './api-schemas.ts';
+// The project's one retry helper (it lives in the streams runtime), for tools that import the platform only.
+export { retry, type RetryOptions } from 'kstreams';

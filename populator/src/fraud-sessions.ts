@@ -1,3 +1,5 @@
+import { retry } from '@ecosystem/platform';
+
 /**
  * What the fraud service knows of each customer's current fraud session (its GET
  * /v1/fraud-sessions), so that a (re)started populator keeps honest customers under the
@@ -38,32 +40,35 @@ export function parseFraudSessions(body: unknown): FraudSessions {
   };
 }
 
+/** The fraud service is not there yet (not listening, no answer in time, or 503 while it starts): asked again. */
+class NotYetAnswering extends Error {}
+
 /**
  * GET /v1/fraud-sessions of the fraud service. A service that is starting (503, or not
  * listening yet) is asked again until `waitMs` has passed; then the reason is returned.
  */
 export async function fetchFraudSessions(fraudUrl: string, { waitMs = 5_000, retryMs = 500, headers = {} as Record<string, string> } = {}): Promise<FraudSessionsResult> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    let reason: string;
-    try {
-      const response = await fetch(`${fraudUrl}/v1/fraud-sessions`, { headers, signal: AbortSignal.timeout(3_000) });
-      if (response.ok) {
-        try {
-          return { ok: true, sessions: parseFraudSessions(await response.json()) };
-        } catch (error) {
-          return { ok: false, reason: `not an answer of the fraud service: ${error instanceof Error ? error.message : String(error)}` };
-        }
-      }
-      reason = `answered ${response.status}`;
-      if (response.status !== 503) return { ok: false, reason };
-    } catch (error) {
-      // Not listening (yet), or no answer in time: fetch's own message is "fetch failed", the cause says why.
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
-      reason = cause ?? (error instanceof Error ? error.message : String(error));
-    }
-    if (Date.now() + retryMs > deadline) return { ok: false, reason };
-    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  let response: Response;
+  try {
+    response = await retry(
+      async () => {
+        const answer = await fetch(`${fraudUrl}/v1/fraud-sessions`, { headers, signal: AbortSignal.timeout(3_000) }).catch((error: unknown) => {
+          // fetch's own message is "fetch failed": the cause says why.
+          throw new NotYetAnswering(error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error));
+        });
+        if (answer.status === 503) throw new NotYetAnswering('answered 503');
+        return answer;
+      },
+      { retriable: (error) => error instanceof NotYetAnswering, initialDelayMs: retryMs, maxDelayMs: retryMs, timeoutMs: waitMs },
+    );
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+  if (!response.ok) return { ok: false, reason: `answered ${response.status}` };
+  try {
+    return { ok: true, sessions: parseFraudSessions(await response.json()) };
+  } catch (error) {
+    return { ok: false, reason: `not an answer of the fraud service: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
