@@ -25,6 +25,7 @@ import { runOverload, type OverloadResult } from './bench/overload.ts';
 import { findProcessGroup, ResourceSampler, type ProcessUsage, type WatchedProcess } from './bench/proc.ts';
 import { renderPlot } from './bench/svg.ts';
 import { allServices } from './services.ts';
+import { abortOnFirstInterrupt } from './interrupt.ts';
 import { inspectSystem } from './system-record.ts';
 
 const options = new Command()
@@ -71,14 +72,7 @@ const logger = createLogger('bench', 'warn');
 const rates = options.rates;
 
 // The first Ctrl-C (or SIGTERM) ends the current step and cleans up; a second one leaves at once.
-const interrupted = new AbortController();
-const interrupt = () => {
-  if (interrupted.signal.aborted) process.exit(130);
-  console.log('\ninterrupted: stopping what the benchmark started (Ctrl-C again to leave at once)');
-  interrupted.abort();
-};
-process.on('SIGINT', interrupt);
-process.on('SIGTERM', interrupt);
+const interrupted = abortOnFirstInterrupt('\ninterrupted: stopping what the benchmark started (Ctrl-C again to leave at once)');
 
 interface MeasuredStep extends StepResult {
   machineCpuPercent: number;
@@ -216,7 +210,7 @@ async function main(): Promise<void> {
       : await runningServiceProcesses();
     const watched = [...services, ...(await serverProcesses()), { name: 'bench (load)', pid: process.pid, group: false }];
     const sampler = new ResourceSampler(watched);
-    const common = { baseUrl, apiToken: config.API_TOKEN, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.signal.aborted };
+    const common = { baseUrl, apiToken: config.API_TOKEN, watcher, drainMs: options.drain * 1_000, stopped: () => interrupted.aborted };
 
     let posted = 0;
     if (options.warmup > 0) {
@@ -229,7 +223,7 @@ async function main(): Promise<void> {
     ];
     const steps: MeasuredStep[] = [];
     for (const step of plan) {
-      if (interrupted.signal.aborted) break;
+      if (interrupted.aborted) break;
       console.log(`step ${step.label}: posting for ${options.duration} s...`);
       sampler.start();
       const result = await runStep({ ...common, ...step, durationMs: options.duration * 1_000 });
@@ -240,7 +234,7 @@ async function main(): Promise<void> {
     }
 
     let overload: OverloadResult | undefined;
-    if (options.overload !== undefined && !interrupted.signal.aborted) {
+    if (options.overload !== undefined && !interrupted.aborted) {
       console.log(`overload: ${options.overload} orders/s for ${options.overloadDuration} s, then 20/s for ${options.recovery} s...`);
       overload = await runOverload({ ...common, rate: options.overload, durationMs: options.overloadDuration * 1_000, recoveryRate: 20, recoveryMs: options.recovery * 1_000 });
       printOverload(overload);
@@ -252,7 +246,7 @@ async function main(): Promise<void> {
     await cleanUp(1);
 
     let broker: BrokerCeiling | undefined;
-    if (options.brokerRecords > 0 && !interrupted.signal.aborted) {
+    if (options.brokerRecords > 0 && !interrupted.aborted) {
       console.log(`broker ceiling: Kafka's producer and consumer perf tests, ${options.brokerRecords} records of ${options.brokerRecordSize} bytes...`);
       const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
       const classpath = (await readFile(classpathFile, 'utf8').catch(() => '')).trim();
@@ -268,7 +262,7 @@ async function main(): Promise<void> {
         records: options.brokerRecords,
         recordSize: options.brokerRecordSize,
         partitions: 3,
-        signal: interrupted.signal,
+        signal: interrupted,
       });
     }
 
@@ -322,4 +316,4 @@ async function main(): Promise<void> {
 
 await main();
 // undici keeps sockets alive for a while: nothing else is left to wait for.
-process.exit(interrupted.signal.aborted ? 130 : 0);
+process.exit(interrupted.aborted ? 130 : 0);

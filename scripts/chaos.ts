@@ -8,7 +8,9 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { down, nonNegativeInteger, positiveInteger, positiveNumber, up, type ServerName } from '@ecosystem/infra';
+import { Prng } from '../test/e2e/support/prng.ts';
 import { formatReport, runChaos } from './chaos/soak.ts';
+import { abortOnFirstInterrupt } from './interrupt.ts';
 
 function brokerCount(text: string): 1 | 3 {
   const count = positiveInteger(text);
@@ -37,25 +39,18 @@ const options = new Command()
   .parse()
   .opts<{ minutes: number; rate: number; brokers: 1 | 3; seed?: number; keepInfra?: boolean }>();
 
-const chosenSeed = options.seed ?? Math.floor(Math.random() * 0xffff_ffff);
+const chosenSeed = options.seed ?? Prng.randomSeed();
 console.log(`chaos soak: seed ${chosenSeed} (replay with --seed ${chosenSeed}), ${options.brokers} broker(s), ${options.rate} orders/s for ${options.minutes} min`);
 
 // Ctrl-C ends the load and the faults early; the checks still run. A second one leaves at once.
-const interrupt = new AbortController();
-const onSignal = () => {
-  if (interrupt.signal.aborted) process.exit(130);
-  console.log('interrupted: stopping the load and the faults, then checking (again to leave at once)');
-  interrupt.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+const interrupted = abortOnFirstInterrupt('interrupted: stopping the load and the faults, then checking (again to leave at once)');
 
 // The registry is needed in both cases (the services' schemas); the local broker only for --brokers 1.
 const servers: ServerName[] = options.brokers === 1 ? ['kafka', 'registry'] : ['registry'];
 const startedHere = await up(servers, (line) => console.log(`[infra] ${line}`));
 let failed = true;
 try {
-  const report = await runChaos({ ...options, seed: chosenSeed, signal: interrupt.signal, log: (line) => console.log(line) });
+  const report = await runChaos({ ...options, seed: chosenSeed, signal: interrupted, log: (line) => console.log(line) });
   console.log(`\n${formatReport(report)}`);
   failed = report.violations.length > 0;
 } finally {

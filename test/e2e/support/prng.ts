@@ -64,6 +64,11 @@ export class Prng {
       if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new Error(`${name} must be an integer from 0 to 4294967295, got ${given}`);
       return seed;
     }
+    return Prng.randomSeed();
+  }
+
+  /** A fresh seed, from 0 to 4294967295. */
+  static randomSeed(): number {
     return Math.floor(Math.random() * 0xffff_ffff);
   }
 }
