@@ -3,6 +3,7 @@ import { KafkaCluster } from '@ecosystem/infra';
 import { reservedUnits } from '../e2e/final-states.ts';
 import { TestSystem } from '../e2e/system.ts';
 import { eventually } from '../support/eventually.ts';
+import { openTransactions } from './open-transactions.ts';
 
 /** What a client posts. */
 export type OrderRequest = {
@@ -186,11 +187,12 @@ export async function outcome(system: TestSystem, accepted: AcceptedOrder[], tim
       },
       timeoutMs,
     )
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
       const missing = unfinished(latest);
+      const transactions = await openTransactions(system.kafka, [serdes.topic, system.serdes[Topics.orderValidations].topic]);
       const warnings = system.processes.map(({ service, output }) => `${service}:\n${output.join('').split('\n').filter((line) => !/ECONNREFUSED/.test(line)).slice(-15).join('\n')}`);
       const seen = missing.slice(0, 5).map((id) => `${id}: ${latest.filter(({ key }) => key === id).map(({ value }) => value.state).join(',') || 'not on the topic'}`);
-      throw new Error(`${String(error)}; ${missing.length} ${everyOrder ? '' : 'accepted '}orders without a final state, e.g. ${seen.join('; ')}\n${warnings.join('\n')}`);
+      throw new Error(`${String(error)}; ${missing.length} ${everyOrder ? '' : 'accepted '}orders without a final state, e.g. ${seen.join('; ')}\nopen transactions: ${transactions.join('; ') || 'none'}\n${warnings.join('\n')}`);
     });
   const drainMs = Date.now() - started;
   const all = new Map<string, string[]>();
