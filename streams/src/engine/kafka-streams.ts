@@ -18,6 +18,7 @@ import { silentLogger, type RuntimeLogger } from './logger.ts';
 import { StreamsMetrics, type MetricsObserver, type StreamsMetricsSnapshot } from './metrics.ts';
 import { PartitionOwners, type Owner } from './owners.ts';
 import { RecordCollector, type ProcessingGuarantee } from './record-collector.ts';
+import { instanceProbes, StallWatch } from './stall-watch.ts';
 import { lockStateDirectory, processId } from './state-manager.ts';
 import type { StreamsState } from './streams-state.ts';
 import { StreamThread } from './stream-thread.ts';
@@ -64,6 +65,8 @@ export interface StreamsOptions {
   maxFutureTimestampMs?: number;
   /** Receives the duration of each commit and restore (e.g. Prometheus histograms); the rest is read with `metrics()`. */
   metrics?: MetricsObserver;
+  /** A part of the instance without progress for this long while it has work is logged as stalled (default 15 s; see StallWatch). */
+  stallWarningMs?: number;
 }
 
 export type KeyOwner = { status: 'local' } | Owner;
@@ -98,6 +101,7 @@ export class KafkaStreams {
   private fetcher!: Fetcher;
   private taskManager!: TaskManager;
   private membership!: GroupMembership;
+  private stallWatch: StallWatch | undefined;
   private thread: StreamThread | undefined;
   /** Releases the instance's state folder (see lockStateDirectory). */
   private releaseStateDirectory: (() => Promise<void>) | undefined;
@@ -247,6 +251,8 @@ export class KafkaStreams {
     this.setState('rebalancing');
     this.thread.start();
     this.membership.join();
+    this.stallWatch = new StallWatch({ probes: instanceProbes({ thread: this.thread, taskManager: this.taskManager, fetcher: this.fetcher }), logger, ...(this.options.stallWarningMs !== undefined ? { thresholdMs: this.options.stallWarningMs } : {}) });
+    this.stallWatch.start();
   }
 
   private storeLocation(storeName: string): { subtopology: Subtopology<string>; topic: string } {
@@ -314,6 +320,7 @@ export class KafkaStreams {
   async close(): Promise<void> {
     if (this.stopping) return;
     this.setState('pending-shutdown');
+    this.stallWatch?.stop();
     if (this.thread) {
       await this.thread.shutdown();
       await this.membership.close();

@@ -28,6 +28,9 @@ export interface StreamThreadOptions {
   onRunning: () => void;
 }
 
+/** What the loop is doing: every step but waiting is bounded (by timeouts, retries' deadlines, the slice length). */
+export type LoopStep = 'recovering' | 'rebalancing' | 'processing' | 'punctuating' | 'committing' | 'waiting';
+
 /** Answers to an offset commit saying the member's generation is over. */
 const groupFencingIds = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
@@ -85,8 +88,25 @@ export class StreamThread {
   private needsRecovery: unknown;
   /** Aborted by `shutdown`: a recovery waiting to retry stops waiting. */
   private readonly closing = new AbortController();
+  /** The loop's current step and since when (the stall watch reads it). */
+  private step: { name: LoopStep; since: number } = { name: 'waiting', since: Date.now() };
+  private lastProcessedAt = Date.now();
 
   constructor(private readonly options: StreamThreadOptions) {}
+
+  /** The step the loop is in and since when: any step but waiting ends within seconds. */
+  get currentStep(): { name: LoopStep; since: number } {
+    return this.step;
+  }
+
+  /** When the loop last processed a record. */
+  get lastProcessed(): number {
+    return this.lastProcessedAt;
+  }
+
+  private enter(name: LoopStep): void {
+    this.step = { name, since: Date.now() };
+  }
 
   private get stopping(): boolean {
     return this.closing.signal.aborted;
@@ -147,13 +167,28 @@ export class StreamThread {
       // Whatever arrives from here on is either seen by this slice or wakes the next wait.
       this.wokenMeanwhile = false;
       try {
-        if (this.needsRecovery !== undefined) await this.recover();
-        if (this.rebalanceStarted || this.pendingAssignment) await this.handleRebalance();
+        if (this.needsRecovery !== undefined) {
+          this.enter('recovering');
+          await this.recover();
+        }
+        if (this.rebalanceStarted || this.pendingAssignment) {
+          this.enter('rebalancing');
+          await this.handleRebalance();
+        }
+        this.enter('processing');
         const processed = await this.processSlice();
-        if (!this.rebalanceStarted && !this.pendingAssignment && !this.options.collector.failed) await this.options.taskManager.punctuate(Date.now());
+        if (processed > 0) this.lastProcessedAt = Date.now();
+        if (!this.rebalanceStarted && !this.pendingAssignment && !this.options.collector.failed) {
+          this.enter('punctuating');
+          await this.options.taskManager.punctuate(Date.now());
+        }
         this.options.collector.sliceEnded();
         this.options.taskManager.resumeDrained();
-        if (this.commitNeeded()) await this.commit();
+        if (this.commitNeeded()) {
+          this.enter('committing');
+          await this.commit();
+        }
+        this.enter('waiting');
         if (processed === 0) await this.waitForWork();
         else await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {

@@ -233,6 +233,17 @@ export class TaskManager {
     return earliest;
   }
 
+  /** Fetched records not processed yet, per task that has any. */
+  get bufferedRecords(): Record<string, number> {
+    const buffered: Record<string, number> = {};
+    for (const [id, task] of this.tasks) {
+      let count = 0;
+      for (const queue of task.queues.values()) count += queue.size;
+      if (count > 0) buffered[id] = count;
+    }
+    return buffered;
+  }
+
   get hasUncommittedWork(): boolean {
     for (const task of this.tasks.values()) if (task.hasUncommittedWork) return true;
     return false;

@@ -61,7 +61,11 @@ interface PartitionState {
  */
 export class Fetcher {
   private readonly partitions = new Map<TopicPartitionKey, PartitionState>();
-  private readonly inFlight = new Set<number>();
+  /** Per leader, when its request in flight was sent. */
+  private readonly inFlight = new Map<number, number>();
+  /** When the last request was sent or answered, or a retry ended: the stall watch's measure. */
+  private lastProgressAt = Date.now();
+  private retriesPending = 0;
   /** Aborted by `close`: a wait before retrying ends at once. */
   private readonly closing = new AbortController();
   private failures = 0;
@@ -134,7 +138,8 @@ export class Fetcher {
 
   private async fetchFrom(leader: number, states: PartitionState[], metadata: ReadonlyMap<string, TopicMetadata>): Promise<void> {
     if (this.closed || this.inFlight.has(leader)) return;
-    this.inFlight.add(leader);
+    this.inFlight.set(leader, Date.now());
+    this.lastProgressAt = Date.now();
     const requested = new Map(states.map((state) => [partitionKey(state.topic, state.partition), { position: state.position, epoch: state.epoch }]));
     const byTopic = new Map<string, { topicId: string; partitions: Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }> }>();
     const topicNames = new Map<string, string>();
@@ -157,6 +162,7 @@ export class Fetcher {
       return;
     }
     this.inFlight.delete(leader);
+    this.lastProgressAt = Date.now();
     if (this.closed) return;
     let failure: unknown;
     for (const topicResponse of response.responses) {
@@ -206,8 +212,29 @@ export class Fetcher {
     // One failure is routine (a leader moved); a run of them is worth telling.
     const log = this.failures >= 5 ? this.options.logger.warn : this.options.logger.debug;
     log.call(this.options.logger, { what, attempt: this.failures, delayMs: delay, error: describeError(error) }, 'fetch failed; retrying');
-    await sleep(delay, this.closing.signal);
+    this.retriesPending += 1;
+    try {
+      await sleep(delay, this.closing.signal);
+    } finally {
+      this.retriesPending -= 1;
+      this.lastProgressAt = Date.now();
+    }
     this.wake();
+  }
+
+  /**
+   * Undefined while the fetcher is fetching (or has nothing to fetch); else since when a request
+   * has been out, or since when partitions have waited with no request out and no retry pending
+   * (nothing will send one: a defect, which `wake` repairs).
+   */
+  stall(now = Date.now()): { since: number; details: Record<string, unknown> } | undefined {
+    if (this.inFlight.size > 0) {
+      const [leader, sentAt] = [...this.inFlight].reduce((oldest, entry) => (entry[1] < oldest[1] ? entry : oldest));
+      return now - sentAt > this.maxWaitMs ? { since: sentAt + this.maxWaitMs, details: { waitingForLeader: leader } } : undefined;
+    }
+    const waiting = [...this.partitions.values()].filter((state) => !state.paused);
+    if (this.retriesPending > 0 || waiting.length === 0) return undefined;
+    return { since: this.lastProgressAt, details: { unfetched: waiting.map((state) => `${state.topic}-${state.partition}@${state.position}`) } };
   }
 
   private get closed(): boolean {
