@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { settledEndOffsets } from '../src/kafka/admin.ts';
 import { consumeUntil, createTopics, deleteTestTopics, testClients, unique } from './support/cluster.ts';
 
 afterAll(() => deleteTestTopics(), 60_000);
@@ -31,5 +32,30 @@ describe('reading committed records', () => {
     const records = await consumeUntil(clients, topic, (seen) => seen.length >= 9, 30_000);
     expect(records.map((record) => record.key!.toString())).toEqual(['t1-1', 't1-2', 't1-3', 't4-1', 't4-2', 't4-3', 't6-1', 't6-2', 't6-3']);
     expect(records.every((record) => record.value!.toString() === 'commit')).toBe(true);
+  });
+
+  it("waits for a changelog's open transaction to end before giving its end (settledEndOffsets)", async () => {
+    const clients = testClients('settled-ends');
+    const topic = unique('settled-ends');
+    await createTopics(clients, [{ name: topic, partitions: 2 }]);
+    const partitions = new Map([[topic, [0, 1]]]);
+    const producer = clients.producer({ transactionalId: unique('settled-ends-producer') });
+    try {
+      const transaction = await producer.beginTransaction();
+      await transaction.send({ messages: [{ topic, partition: 1, key: Buffer.from('k'), value: Buffer.from('v') }] });
+      // Still open: after the time allowed, the last stable offsets as they are, naming the partition.
+      const open = await settledEndOffsets(clients.admin(), partitions, 300);
+      expect(open.unsettled).toEqual([`${topic}-1`]);
+      expect(open.ends.get(topic)).toEqual(new Map([[0, 0], [1, 0]]));
+      // Committed while it waits: the end past the record and its marker.
+      const settling = settledEndOffsets(clients.admin(), partitions, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await transaction.commit();
+      const settled = await settling;
+      expect(settled.unsettled).toEqual([]);
+      expect(settled.ends.get(topic)).toEqual(new Map([[0, 0], [1, 2]]));
+    } finally {
+      await producer.close();
+    }
   });
 });

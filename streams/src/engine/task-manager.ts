@@ -1,5 +1,5 @@
 import type { Admin } from '@platformatic/kafka';
-import { beginningOffsets, committedOffsets, endOffsets } from '../kafka/admin.ts';
+import { beginningOffsets, committedOffsets, endOffsets, settledEndOffsets } from '../kafka/admin.ts';
 import type { FetchedPartition } from '../kafka/fetcher.ts';
 import { partitionKey, type TopicPartitionKey } from '../kafka/partition-key.ts';
 import { describeError, sleep } from '../kafka/retry.ts';
@@ -130,9 +130,18 @@ export class TaskManager {
     for (const topic of task.inputTopics) partitions.set(topic, [task.partition]);
     for (const store of task.subtopology.stores) partitions.set(context.topology.store(store).changelogTopic, [task.partition]);
     const inputs = new Map([...partitions].filter(([topic]) => task.inputTopics.includes(topic)));
-    // Committed offsets first: once they are stable, no earlier owner's transaction can still add to the changelogs.
+    const changelogs = new Set(task.subtopology.stores.map((store) => context.topology.store(store)).filter((store) => store.changelog.kind === 'internal').map((store) => store.changelogTopic));
+    // Committed offsets first: once they are stable, no earlier owner's transaction can add to
+    // the changelogs any more; then the changelogs' ends, once the last transaction's markers are there.
     const committed = await committedOffsets(admin, groupId, inputs);
-    const [starts, ends] = await Promise.all([beginningOffsets(admin, partitions), endOffsets(admin, partitions, true)]);
+    const [starts, ends, settled] = await Promise.all([
+      beginningOffsets(admin, partitions),
+      endOffsets(admin, new Map([...partitions].filter(([topic]) => !changelogs.has(topic))), true),
+      // An abandoned transaction (its instance died) is aborted by the broker after its timeout: not waited for longer.
+      settledEndOffsets(admin, new Map([...partitions].filter(([topic]) => changelogs.has(topic))), 10_000),
+    ]);
+    if (settled.unsettled.length > 0) context.logger.warn({ task: task.id, partitions: settled.unsettled }, 'a transaction is still open on the changelogs; restoring what is committed');
+    for (const [topic, offsets] of settled.ends) ends.set(topic, offsets);
     const logs = new Map<string, { start: number; end: number }>();
     for (const topic of partitions.keys()) logs.set(topic, { start: starts.get(topic)?.get(task.partition) ?? 0, end: ends.get(topic)?.get(task.partition) ?? 0 });
     return { committed: new Map([...committed].flatMap(([topic, offsets]) => (offsets.has(task.partition) ? [[topic, offsets.get(task.partition)!]] : []))), logs };

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, type Admin } from '@platformatic/kafka';
 import { errorIds, isRetriable } from './errors.ts';
-import { retry } from './retry.ts';
+import { backoffDelay, retry, sleep } from './retry.ts';
 
 /** A topic of the system or of an application, as the internal topic manager creates it. */
 export interface TopicSpec {
@@ -83,6 +83,26 @@ async function listOffsets(admin: Admin, topics: ReadonlyMap<string, readonly nu
  */
 export function endOffsets(admin: Admin, topics: ReadonlyMap<string, readonly number[]>, readCommitted = true): Promise<Map<string, PartitionOffsets>> {
   return listOffsets(admin, topics, ListOffsetTimestamps.LATEST, readCommitted);
+}
+
+/**
+ * The last stable offsets of partitions that only a task's owner writes (its changelogs), once no
+ * transaction is open on them: each one's last stable offset has reached its high watermark.
+ * A committed transaction's markers reach its partitions one by one, so the group's offsets
+ * can be stable (KIP-447) while a changelog still waits for its marker; restoring to that
+ * changelog's last stable offset would miss the transaction's store changes while its input
+ * counts as consumed. After `timeoutMs` (an abandoned transaction the broker has not timed out
+ * yet), the offsets as they are, with the partitions still unsettled.
+ */
+export async function settledEndOffsets(admin: Admin, topics: ReadonlyMap<string, readonly number[]>, timeoutMs = 30_000): Promise<{ ends: Map<string, PartitionOffsets>; unsettled: string[] }> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt += 1) {
+    const [stable, watermarks] = await Promise.all([endOffsets(admin, topics, true), endOffsets(admin, topics, false)]);
+    const unsettled: string[] = [];
+    for (const [topic, partitions] of stable) for (const [partition, offset] of partitions) if (offset < (watermarks.get(topic)?.get(partition) ?? 0)) unsettled.push(`${topic}-${partition}`);
+    if (unsettled.length === 0 || Date.now() >= deadline) return { ends: stable, unsettled };
+    await sleep(backoffDelay(attempt, { initialMs: 20, maxMs: 500 }));
+  }
 }
 
 /** The first offset still in each partition (retention or compaction may have removed older ones). */
