@@ -50,11 +50,11 @@ describe('PartitionGroup', () => {
     group.addQueue(first);
     group.addQueue(second);
     // Partition 0: two records behind another producer's open transaction (last stable offset 0, high watermark 2).
-    group.add(first, fetched(first, [], { endOffset: 0, highWatermark: 2 }));
-    group.add(second, fetched(second, [record(0, 200)], { endOffset: 1 }));
+    group.add(first, fetched(first, [], { endOffset: 0, highWatermark: 2 }), 0);
+    group.add(second, fetched(second, [record(0, 200)], { endOffset: 1 }), 0);
     expect(group.next(0, 1_000, always)).toBeUndefined();
     // The transaction ends: partition 0's records are read (with the transaction's marker), and the earlier one goes first.
-    group.add(first, fetched(first, [record(0, 100), record(1, 150)], { endOffset: 3, nextOffset: 3 }));
+    group.add(first, fetched(first, [record(0, 100), record(1, 150)], { endOffset: 3, nextOffset: 3 }), 10);
     expect(group.next(10, 1_000, always)!.poll()!.timestamp).toBe(100);
     expect(group.next(10, 1_000, always)!.poll()!.timestamp).toBe(150);
     expect(group.next(10, 1_000, always)!.poll()!.timestamp).toBe(200);
@@ -70,5 +70,33 @@ describe('PartitionGroup', () => {
     group.pendingTasks = 0;
     expect(group.next(0, 1_000, () => false)).toBeUndefined();
     expect(group.next(0, 1_000, always)).toBe(queue);
+  });
+
+  it('ordering across partitions: a backlog whose records each wait for the others goes on after one idle time, not one record per idle time', () => {
+    // A backlog read in one fetch answer, partition after partition: the later partitions'
+    // records arrive while the earlier ones are known to go further (their high watermark)
+    // than fetched, so each carries a barrier it cannot meet until much later.
+    const group = new PartitionGroup(true);
+    const queues = [0, 1, 2].map((partition) => new RecordQueue('orders', partition, 0));
+    for (const queue of queues) group.addQueue(queue);
+    for (const queue of queues) {
+      const records = Array.from({ length: 3_000 }, (_, offset) => record(offset, offset * 3 + queue.partition));
+      group.add(queue, fetched(queue, records, { endOffset: 6_600, nextOffset: 3_000 }), 0);
+    }
+    let now = 0;
+    let processed = 0;
+    while (now <= 10_000 && processed < 9_000) {
+      const queue = group.next(now, 1_000, always);
+      if (queue) {
+        queue.poll();
+        processed += 1;
+      } else {
+        now = group.idleDeadline(1_000) ?? now + 100;
+      }
+    }
+    // The first partition's records wait for nothing; the others' wait once, from their arrival;
+    // when the first partition runs dry (not read to its end), the group waits once for it.
+    expect(processed).toBe(9_000);
+    expect(now).toBe(2_000);
   });
 });

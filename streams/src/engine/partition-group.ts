@@ -2,9 +2,13 @@ import type { FetchedPartition, FetchedRecord } from '../kafka/fetcher.ts';
 
 /**
  * The offsets each input partition had reached (its high watermark, as last fetched) when a
- * record arrived: everything below them was written before the record was fetched.
+ * record arrived: everything below them was written before the record was fetched. The record
+ * waits for them from its arrival, at most the group's idle time.
  */
-type Barrier = ReadonlyMap<RecordQueue, number>;
+interface Barrier {
+  offsets: ReadonlyMap<RecordQueue, number>;
+  arrivedAt: number;
+}
 
 /** The fetched, not yet processed records of one input partition of a task. */
 export class RecordQueue {
@@ -101,7 +105,10 @@ export class RecordQueue {
  */
 export class PartitionGroup {
   private readonly queues = new Set<RecordQueue>();
+  /** Since when a partition with no records has held the group (see `next`). */
   private waitingSince: number | undefined;
+  /** When the head record that holds the group stops waiting for its barrier. */
+  private barrierDeadline: number | undefined;
   /** Tasks of the group that are assigned but not running yet: their partitions are not fetched. */
   pendingTasks = 0;
 
@@ -120,12 +127,12 @@ export class PartitionGroup {
   }
 
   /** Hands fetched records to their queue, with their barrier when the group orders across partitions. */
-  add(queue: RecordQueue, fetched: FetchedPartition): void {
+  add(queue: RecordQueue, fetched: FetchedPartition, now = Date.now()): void {
     let barrier: Barrier | undefined;
     if (this.crossPartitionOrder && fetched.records.length > 0 && this.queues.size > 1) {
       const offsets = new Map<RecordQueue, number>();
       for (const other of this.queues) if (other !== queue && other.highWatermark > other.fetchedUpTo) offsets.set(other, other.highWatermark);
-      if (offsets.size > 0) barrier = offsets;
+      if (offsets.size > 0) barrier = { offsets, arrivedAt: now };
     }
     queue.add(fetched, barrier);
   }
@@ -138,11 +145,11 @@ export class PartitionGroup {
   next(now: number, maxIdleMs: number, mayProcess: (queue: RecordQueue) => boolean): RecordQueue | undefined {
     let best: RecordQueue | undefined;
     let bestTimestamp = Infinity;
-    let blocked = this.crossPartitionOrder && this.pendingTasks > 0;
+    let partitionMissing = this.crossPartitionOrder && this.pendingTasks > 0;
     for (const queue of this.queues) {
       const head = queue.peek();
       if (head === undefined) {
-        if (!queue.caughtUp) blocked = true;
+        if (!queue.caughtUp) partitionMissing = true;
         continue;
       }
       if (head.timestamp < bestTimestamp) {
@@ -150,21 +157,33 @@ export class PartitionGroup {
         bestTimestamp = head.timestamp;
       }
     }
+    this.barrierDeadline = undefined;
     if (best && !mayProcess(best)) return undefined;
-    if (best && !blocked) {
-      const barrier = best.headBarrier();
-      if (barrier) for (const [other, offset] of barrier) if (this.queues.has(other) && other.fetchedUpTo < offset) blocked = true;
-    }
-    if (!best || !blocked) {
+    if (!best || !partitionMissing) {
       this.waitingSince = undefined;
-      return best;
+    } else {
+      // A partition known to have records, or not fetched yet: the group waits for it, from the
+      // moment it has a record to process, as Kafka Streams' max.task.idle.ms.
+      this.waitingSince ??= now;
+      if (now - this.waitingSince < maxIdleMs) return undefined;
     }
-    this.waitingSince ??= now;
-    return now - this.waitingSince >= maxIdleMs ? best : undefined;
+    // The head's own wait, counted from its arrival: a run of records that each wait a little
+    // must not add up (only one record of a run would go per idle time).
+    const barrier = best?.headBarrier();
+    if (barrier && now - barrier.arrivedAt < maxIdleMs) {
+      for (const [other, offset] of barrier.offsets) {
+        if (this.queues.has(other) && other.fetchedUpTo < offset) {
+          this.barrierDeadline = barrier.arrivedAt + maxIdleMs;
+          return undefined;
+        }
+      }
+    }
+    return best;
   }
 
   /** When a waiting group stops waiting (undefined: it is not waiting). */
   idleDeadline(maxIdleMs: number): number | undefined {
-    return this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs;
+    const waits = [this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs, this.barrierDeadline].filter((at) => at !== undefined);
+    return waits.length === 0 ? undefined : Math.min(...waits);
   }
 }
