@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createKafka, createLogger, kafkaConfig, loadConfig } from '@ecosystem/platform';
 import { createTopics, RecordProducer } from 'kstreams';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { openTransactions } from './open-transactions.ts';
 
 /** The diagnosis the failure tests print when orders stay hidden: it must name a transaction left open, and only while it is. */
@@ -26,8 +27,9 @@ describe('openTransactions', () => {
       expect(open).toHaveLength(1);
       expect(open[0]).toMatch(new RegExp(`^${topic}-1: transaction of producer \\d+/\\d+ ${transactionalId} \\(Ongoing\\) open since offset 0, last write `));
 
+      // EndTxn returns once the commit is decided; its markers reach the partition a moment later.
       await producer.commit();
-      expect(await openTransactions(kafka, [topic])).toEqual([]);
+      await eventually(async () => (await openTransactions(kafka, [topic])).length === 0, 'the commit marker on the partition', 10_000);
     } finally {
       await connections.close();
       await kafka.admin().deleteTopics({ topics: [topic] });
