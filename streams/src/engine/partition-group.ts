@@ -183,7 +183,8 @@ export class PartitionGroup {
 
   /** When a waiting group stops waiting (undefined: it is not waiting). */
   idleDeadline(maxIdleMs: number): number | undefined {
-    const waits = [this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs, this.barrierDeadline].filter((at) => at !== undefined);
-    return waits.length === 0 ? undefined : Math.min(...waits);
+    const groupDeadline = this.waitingSince === undefined ? undefined : this.waitingSince + maxIdleMs;
+    if (groupDeadline === undefined || this.barrierDeadline === undefined) return groupDeadline ?? this.barrierDeadline;
+    return Math.min(groupDeadline, this.barrierDeadline);
   }
 }

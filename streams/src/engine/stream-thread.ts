@@ -88,14 +88,14 @@ export class StreamThread {
   private needsRecovery: unknown;
   /** Aborted by `shutdown`: a recovery waiting to retry stops waiting. */
   private readonly closing = new AbortController();
-  /** The loop's current step and since when (the stall watch reads it). */
-  private step: { name: LoopStep; since: number } = { name: 'waiting', since: Date.now() };
+  /** The loop's current step and since when (the stall watch reads it); updated in place, as it changes several times per turn. */
+  private readonly step: { name: LoopStep; since: number } = { name: 'waiting', since: Date.now() };
   private lastProcessedAt = Date.now();
 
   constructor(private readonly options: StreamThreadOptions) {}
 
   /** The step the loop is in and since when: any step but waiting ends within seconds. */
-  get currentStep(): { name: LoopStep; since: number } {
+  get currentStep(): { readonly name: LoopStep; readonly since: number } {
     return this.step;
   }
 
@@ -105,7 +105,8 @@ export class StreamThread {
   }
 
   private enter(name: LoopStep): void {
-    this.step = { name, since: Date.now() };
+    this.step.name = name;
+    this.step.since = Date.now();
   }
 
   private get stopping(): boolean {
