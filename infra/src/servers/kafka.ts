@@ -10,7 +10,7 @@ import { InfraError } from '../errors.ts';
 import { clientEnvironment, ensureSecrets, formatStorage, readSecrets, secureListenerProperties, type KafkaSecrets } from './kafka-security.ts';
 import { clientSettings, heapOption, type LocalServer } from './server.ts';
 
-export const kafkaVersion = '4.3.1';
+export const kafkaVersion = '4.2.2';
 const classpathFile = path.join(localPaths.servers, `kafka-${kafkaVersion}.classpath`);
 
 /** One node of a KRaft cluster: a broker and a controller in one process. */
@@ -73,7 +73,12 @@ interface ClusterFormat {
   brokers: number;
   /** Formatted for SASL_SSL clients (the client user's SCRAM credentials are in its metadata). */
   secure: boolean;
+  /** The Kafka release that formatted it: an older release cannot read a newer one's metadata. */
+  kafkaVersion: string;
 }
+
+/** The only release data was formatted with before the format file named one. */
+const unnamedFormatVersion = '4.3.1';
 
 function formatFile(paths: InfraPaths): string {
   return path.join(paths.home, 'data', 'kafka-cluster.properties');
@@ -93,7 +98,8 @@ async function readFormat(paths: InfraPaths): Promise<ClusterFormat | undefined>
     const clusterId = /^cluster\.id=(.+)$/m.exec(text)?.[1];
     const brokers = Number(/^brokers=(\d+)$/m.exec(text)?.[1]);
     const secure = /^security=SASL_SSL$/m.test(text);
-    return clusterId && brokers > 0 ? { clusterId, brokers, secure } : undefined;
+    const formattedBy = /^kafka\.version=(.+)$/m.exec(text)?.[1] ?? unnamedFormatVersion;
+    return clusterId && brokers > 0 ? { clusterId, brokers, secure, kafkaVersion: formattedBy } : undefined;
   } catch {
     return undefined;
   }
@@ -123,6 +129,25 @@ export function brokerCountMismatch(paths: InfraPaths, formatted: number, wanted
   );
 }
 
+/** Whether release `left` comes after `right` (numeric dotted versions). */
+function isNewerRelease(left: string, right: string): boolean {
+  const a = left.split('.').map(Number);
+  const b = right.split('.').map(Number);
+  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
+    const difference = (a[index] ?? 0) - (b[index] ?? 0);
+    if (difference !== 0) return difference > 0;
+  }
+  return false;
+}
+
+/** The error for data formatted by a newer Kafka than the project runs (it moved back a release). */
+export function kafkaVersionMismatch(paths: InfraPaths, formattedBy: string): InfraError {
+  return new InfraError(
+    `The Kafka data in ${path.join(paths.home, 'data')} was written by Kafka ${formattedBy}; this project now runs Kafka ${kafkaVersion}, which cannot read a newer release's metadata.`,
+    'Run `npm run infra -- reset` (deletes all local data); the next start formats it anew.',
+  );
+}
+
 const formats = new WeakMap<KafkaClusterLayout, Promise<ClusterFormat>>();
 
 /** The cluster id every node is formatted with; the nodes of a layout prepare side by side and share one. */
@@ -137,14 +162,16 @@ function clusterFormat(layout: KafkaClusterLayout): Promise<ClusterFormat> {
       const secure = layout.secure ?? false;
       const formattedSecurity = existing?.secure ?? (formattedFor !== undefined ? false : undefined);
       if (formattedSecurity !== undefined && formattedSecurity !== secure) throw securityMismatch(layout.paths, formattedSecurity);
+      const formattedBy = existing?.kafkaVersion ?? (formattedFor !== undefined ? unnamedFormatVersion : undefined);
+      if (formattedBy !== undefined && isNewerRelease(formattedBy, kafkaVersion)) throw kafkaVersionMismatch(layout.paths, formattedBy);
       if (existing) return existing;
       // Data formatted before this file existed keeps its id; otherwise the cluster is new.
       const legacy = await readFile(path.join(layout.paths.data('kafka'), 'meta.properties'), 'utf8').catch(() => '');
-      const created = { clusterId: /^cluster\.id=(.+)$/m.exec(legacy)?.[1] ?? newClusterId(), brokers, secure };
+      const created = { clusterId: /^cluster\.id=(.+)$/m.exec(legacy)?.[1] ?? newClusterId(), brokers, secure, kafkaVersion: formattedBy ?? kafkaVersion };
       await mkdir(path.dirname(formatFile(layout.paths)), { recursive: true });
       await writeFile(
         formatFile(layout.paths),
-        `# Written by \`npm run infra\` when the Kafka storage was formatted.\ncluster.id=${created.clusterId}\nbrokers=${brokers}\n${secure ? 'security=SASL_SSL\n' : ''}`,
+        `# Written by \`npm run infra\` when the Kafka storage was formatted.\ncluster.id=${created.clusterId}\nbrokers=${brokers}\nkafka.version=${created.kafkaVersion}\n${secure ? 'security=SASL_SSL\n' : ''}`,
       );
       return created;
     })();
