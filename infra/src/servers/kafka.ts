@@ -129,17 +129,6 @@ export function brokerCountMismatch(paths: InfraPaths, formatted: number, wanted
   );
 }
 
-/** Whether release `left` comes after `right` (numeric dotted versions). */
-function isNewerRelease(left: string, right: string): boolean {
-  const a = left.split('.').map(Number);
-  const b = right.split('.').map(Number);
-  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
-    const difference = (a[index] ?? 0) - (b[index] ?? 0);
-    if (difference !== 0) return difference > 0;
-  }
-  return false;
-}
-
 /** The error for data formatted by a newer Kafka than the project runs (it moved back a release). */
 export function kafkaVersionMismatch(paths: InfraPaths, formattedBy: string): InfraError {
   return new InfraError(
@@ -163,7 +152,8 @@ function clusterFormat(layout: KafkaClusterLayout): Promise<ClusterFormat> {
       const formattedSecurity = existing?.secure ?? (formattedFor !== undefined ? false : undefined);
       if (formattedSecurity !== undefined && formattedSecurity !== secure) throw securityMismatch(layout.paths, formattedSecurity);
       const formattedBy = existing?.kafkaVersion ?? (formattedFor !== undefined ? unnamedFormatVersion : undefined);
-      if (formattedBy !== undefined && isNewerRelease(formattedBy, kafkaVersion)) throw kafkaVersionMismatch(layout.paths, formattedBy);
+      // Compared number by number (4.10 after 4.9).
+      if (formattedBy !== undefined && formattedBy.localeCompare(kafkaVersion, 'en', { numeric: true }) > 0) throw kafkaVersionMismatch(layout.paths, formattedBy);
       if (existing) return existing;
       // Data formatted before this file existed keeps its id; otherwise the cluster is new.
       const legacy = await readFile(path.join(layout.paths.data('kafka'), 'meta.properties'), 'utf8').catch(() => '');
